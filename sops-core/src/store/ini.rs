@@ -1,0 +1,23 @@
+//! The ini store (placeholder until the store lands).
+
+use crate::store::{Format, StoreError, StoreErrorKind};
+use crate::tree::{Tree, Value};
+
+fn todo() -> StoreError {
+    StoreError::new(Format::Ini, StoreErrorKind::Unsupported, "store not implemented yet")
+}
+
+/// Parses a ini file.
+pub fn parse(_input: &[u8]) -> Result<Tree, StoreError> {
+    Err(todo())
+}
+
+/// Emits a ini file.
+pub fn emit(_tree: &Tree) -> Result<Vec<u8>, StoreError> {
+    Err(todo())
+}
+
+/// Emits one value for `--extract`.
+pub fn emit_value(_value: &Value) -> Result<Vec<u8>, StoreError> {
+    Err(todo())
+}

@@ -1,0 +1,23 @@
+//! The yaml store (placeholder until the store lands).
+
+use crate::store::{Format, StoreError, StoreErrorKind};
+use crate::tree::{Tree, Value};
+
+fn todo() -> StoreError {
+    StoreError::new(Format::Yaml, StoreErrorKind::Unsupported, "store not implemented yet")
+}
+
+/// Parses a yaml file.
+pub fn parse(_input: &[u8]) -> Result<Tree, StoreError> {
+    Err(todo())
+}
+
+/// Emits a yaml file.
+pub fn emit(_tree: &Tree, _indent: usize) -> Result<Vec<u8>, StoreError> {
+    Err(todo())
+}
+
+/// Emits one value for `--extract`.
+pub fn emit_value(_value: &Value, _indent: usize) -> Result<Vec<u8>, StoreError> {
+    Err(todo())
+}

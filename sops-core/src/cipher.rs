@@ -1,0 +1,461 @@
+//! The value codec: `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`, AES-256-GCM with 32-byte IVs.
+//!
+//! Mirrors sops' `aes/cipher.go`. The plaintext of a typed value is its canonical rendering
+//! ([`plaintext_bytes`]), which is also what the MAC hashes.
+
+use aes_gcm::aead::consts::U32;
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aes::Aes256;
+use aes_gcm::{AesGcm, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use zeroize::Zeroizing;
+
+use crate::data_key::DataKey;
+use crate::timestamp::Timestamp;
+use crate::tree::Value;
+
+/// AES-256-GCM with sops' 32-byte nonce (inherited from the original Python sops).
+type SopsGcm = AesGcm<Aes256, U32>;
+
+/// Length of the IV sops writes.
+pub const IV_LEN: usize = 32;
+/// Length of the GCM tag.
+pub const TAG_LEN: usize = 16;
+
+/// A value could not be encrypted or decrypted.
+#[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CipherError {
+    /// The string is not in sops' `ENC[AES256_GCM,...]` format.
+    #[error("the value does not match sops' data format ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]")]
+    NotEncrypted,
+    /// A base64 field of the value is malformed.
+    #[error("the {field} field of the encrypted value is not valid base64")]
+    BadBase64 {
+        /// `data`, `iv` or `tag`.
+        field: &'static str,
+    },
+    /// Authentication failed: wrong data key, tampered value, or the value was moved to another
+    /// key path (the path is part of the authenticated data).
+    #[error("message authentication failed (wrong data key, tampered value, or moved value)")]
+    Authentication,
+    /// The value decrypted, but its plaintext does not parse as its declared type.
+    #[error("the decrypted value is not a valid {datatype}")]
+    BadPlaintext {
+        /// The declared type.
+        datatype: &'static str,
+    },
+    /// The declared type is not one sops knows.
+    #[error("unknown datatype: {0}")]
+    UnknownType(String),
+    /// This value kind cannot be encrypted (mappings and sequences are walked, not encrypted).
+    #[error("a {0} cannot be encrypted as a single value")]
+    Unencryptable(&'static str),
+}
+
+/// The parsed parts of an `ENC[...]` string.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct EncryptedValue {
+    /// Ciphertext without the tag.
+    pub data: Vec<u8>,
+    /// The IV (any length is accepted when decrypting).
+    pub iv: Vec<u8>,
+    /// The 16-byte GCM tag.
+    pub tag: Vec<u8>,
+    /// The declared plaintext type (`str`, `int`, `float`, `bool`, `time`, `comment`, `bytes`).
+    pub datatype: String,
+}
+
+impl EncryptedValue {
+    /// Parses sops' format. Like Go's `^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`
+    /// (greedy, anchored at the start only), text after the final `]` is tolerated.
+    pub fn parse(s: &str) -> Result<Self, CipherError> {
+        let rest = s
+            .strip_prefix("ENC[AES256_GCM,data:")
+            .ok_or(CipherError::NotEncrypted)?;
+        // Greedy RE2 semantics: each group takes the last possible separator occurrence.
+        let close = rest.rfind(']').ok_or(CipherError::NotEncrypted)?;
+        let body = &rest[..close];
+        let type_at = body.rfind(",type:").ok_or(CipherError::NotEncrypted)?;
+        let datatype = &body[type_at + 6..];
+        let body = &body[..type_at];
+        let tag_at = body.rfind(",tag:").ok_or(CipherError::NotEncrypted)?;
+        let tag = &body[tag_at + 5..];
+        let body = &body[..tag_at];
+        let iv_at = body.rfind(",iv:").ok_or(CipherError::NotEncrypted)?;
+        let iv = &body[iv_at + 4..];
+        let data = &body[..iv_at];
+        if data.is_empty() || iv.is_empty() || tag.is_empty() || datatype.is_empty() {
+            return Err(CipherError::NotEncrypted);
+        }
+        Ok(Self {
+            data: b64_decode(data, "data")?,
+            iv: b64_decode(iv, "iv")?,
+            tag: b64_decode(tag, "tag")?,
+            datatype: datatype.to_owned(),
+        })
+    }
+
+    /// Formats exactly as sops does.
+    pub fn to_sops_string(&self) -> String {
+        format!(
+            "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{}]",
+            STANDARD.encode(&self.data),
+            STANDARD.encode(&self.iv),
+            STANDARD.encode(&self.tag),
+            self.datatype
+        )
+    }
+}
+
+/// Go's `base64.StdEncoding` decoder skips `\r` and `\n`; otherwise it is strict.
+fn b64_decode(s: &str, field: &'static str) -> Result<Vec<u8>, CipherError> {
+    let decode = |t: &str| {
+        STANDARD
+            .decode(t)
+            .map_err(|_| CipherError::BadBase64 { field })
+    };
+    if s.contains(['\r', '\n']) {
+        decode(&s.replace(['\r', '\n'], ""))
+    } else {
+        decode(s)
+    }
+}
+
+/// The sops type name of a plaintext value.
+pub fn datatype_of(value: &Value) -> Result<&'static str, CipherError> {
+    Ok(match value {
+        Value::Str(_) | Value::Bytes(_) => "str",
+        Value::Int(_) => "int",
+        Value::Float(_) => "float",
+        Value::Bool(_) => "bool",
+        Value::Time(_) => "time",
+        Value::Comment(_) => "comment",
+        other => return Err(CipherError::Unencryptable(other.kind_name())),
+    })
+}
+
+/// The canonical plaintext bytes of a scalar (`sops.go: ToBytes`), used both inside `ENC[...]`
+/// and for the MAC. `None` for values that have no byte form (null, mappings, sequences).
+pub fn plaintext_bytes(value: &Value) -> Option<Zeroizing<Vec<u8>>> {
+    Some(Zeroizing::new(match value {
+        Value::Str(s) | Value::Comment(s) => s.as_bytes().to_vec(),
+        Value::Bytes(b) => b.clone(),
+        Value::Int(i) => i.to_string().into_bytes(),
+        Value::Float(f) => format_float_f(*f).into_bytes(),
+        // Python heritage: sops writes booleans Title-case.
+        Value::Bool(true) => b"True".to_vec(),
+        Value::Bool(false) => b"False".to_vec(),
+        Value::Time(t) => t.to_rfc3339_nano().into_bytes(),
+        Value::Null | Value::Map(_) | Value::List(_) => return None,
+    }))
+}
+
+/// Go `strconv.FormatFloat(f, 'f', -1, 64)`: shortest round-trip digits, never an exponent.
+pub fn format_float_f(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".to_owned()
+    } else if f.is_infinite() {
+        if f > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
+    } else {
+        // Rust's Display for f64 is the shortest round-trip form without exponent, as Go's 'f'/-1.
+        format!("{f}")
+    }
+}
+
+/// Encrypts one scalar with `aad` (the key path joined by `:` plus a trailing `:`).
+///
+/// Empty strings and empty comments are not encrypted (sops returns `""`). `iv` reuses a
+/// previous IV (the stash); `None` draws a fresh random one.
+pub fn encrypt_value(
+    value: &Value,
+    key: &DataKey,
+    aad: &str,
+    iv: Option<&[u8]>,
+) -> Result<String, CipherError> {
+    let datatype = datatype_of(value)?;
+    let plaintext = plaintext_bytes(value).ok_or(CipherError::Unencryptable(value.kind_name()))?;
+    if plaintext.is_empty() && matches!(value, Value::Str(_) | Value::Bytes(_) | Value::Comment(_))
+    {
+        return Ok(String::new());
+    }
+    let iv = match iv {
+        Some(iv) => iv.to_vec(),
+        None => crate::random::bytes::<IV_LEN>().to_vec(),
+    };
+    Ok(seal(&plaintext, key, aad, &iv, datatype)?.to_sops_string())
+}
+
+/// Encrypts raw bytes as one value of the given type with an explicit IV.
+pub(crate) fn seal(
+    plaintext: &[u8],
+    key: &DataKey,
+    aad: &str,
+    iv: &[u8],
+    datatype: &str,
+) -> Result<EncryptedValue, CipherError> {
+    if iv.len() != IV_LEN {
+        return Err(CipherError::Authentication);
+    }
+    let cipher = SopsGcm::new(key.as_bytes().into());
+    let mut sealed = cipher
+        .encrypt(
+            Nonce::<U32>::from_slice(iv),
+            Payload {
+                msg: plaintext,
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| CipherError::Authentication)?;
+    let tag = sealed.split_off(sealed.len() - TAG_LEN);
+    Ok(EncryptedValue {
+        data: sealed,
+        iv: iv.to_vec(),
+        tag,
+        datatype: datatype.to_owned(),
+    })
+}
+
+/// Decrypts the raw plaintext of a parsed value. Any IV length is accepted, as in Go's
+/// `cipher.NewGCMWithNonceSize(len(iv))`; sops itself always writes 32 bytes.
+pub fn open(
+    enc: &EncryptedValue,
+    key: &DataKey,
+    aad: &str,
+) -> Result<Zeroizing<Vec<u8>>, CipherError> {
+    if enc.tag.len() != TAG_LEN {
+        return Err(CipherError::Authentication);
+    }
+    let mut msg = Vec::with_capacity(enc.data.len() + TAG_LEN);
+    msg.extend_from_slice(&enc.data);
+    msg.extend_from_slice(&enc.tag);
+    let payload = Payload {
+        msg: &msg,
+        aad: aad.as_bytes(),
+    };
+    let out = match enc.iv.len() {
+        IV_LEN => {
+            SopsGcm::new(key.as_bytes().into()).decrypt(Nonce::<U32>::from_slice(&enc.iv), payload)
+        }
+        12 => aes_gcm::Aes256Gcm::new(key.as_bytes().into()).decrypt(
+            Nonce::<aes_gcm::aead::consts::U12>::from_slice(&enc.iv),
+            payload,
+        ),
+        16 => AesGcm::<Aes256, aes_gcm::aead::consts::U16>::new(key.as_bytes().into()).decrypt(
+            Nonce::<aes_gcm::aead::consts::U16>::from_slice(&enc.iv),
+            payload,
+        ),
+        _ => return Err(CipherError::Authentication),
+    };
+    out.map(Zeroizing::new)
+        .map_err(|_| CipherError::Authentication)
+}
+
+/// Parses and decrypts an `ENC[...]` string into a typed value (`Cipher.Decrypt`).
+/// An empty string decrypts to an empty string.
+pub fn decrypt_value(s: &str, key: &DataKey, aad: &str) -> Result<Decrypted, CipherError> {
+    if s.is_empty() {
+        return Ok(Decrypted {
+            value: Value::Str(String::new()),
+            iv: Vec::new(),
+        });
+    }
+    let enc = EncryptedValue::parse(s)?;
+    let plain = open(&enc, key, aad)?;
+    let value = typed_value(&plain, &enc.datatype)?;
+    Ok(Decrypted { value, iv: enc.iv })
+}
+
+/// A decrypted value and the IV it was encrypted with (for the stash).
+pub struct Decrypted {
+    /// The typed plaintext.
+    pub value: Value,
+    /// The IV found in the file.
+    pub iv: Vec<u8>,
+}
+
+/// Parses decrypted bytes per the declared type, with Go's parsers' leniency.
+fn typed_value(plain: &[u8], datatype: &str) -> Result<Value, CipherError> {
+    let text = || {
+        std::str::from_utf8(plain).map_err(|_| CipherError::BadPlaintext {
+            datatype: "utf-8 text",
+        })
+    };
+    Ok(match datatype {
+        "str" => match std::str::from_utf8(plain) {
+            Ok(s) => Value::Str(s.to_owned()),
+            Err(_) => Value::Bytes(plain.to_vec()),
+        },
+        // Python sops 1.x wrote `bytes`; sops 3.11 panics on it, we read it as a byte string.
+        "bytes" => match std::str::from_utf8(plain) {
+            Ok(s) => Value::Str(s.to_owned()),
+            Err(_) => Value::Bytes(plain.to_vec()),
+        },
+        "int" => {
+            Value::Int(parse_go_int(text()?).ok_or(CipherError::BadPlaintext { datatype: "int" })?)
+        }
+        "float" => Value::Float(
+            parse_go_float(text()?).ok_or(CipherError::BadPlaintext { datatype: "float" })?,
+        ),
+        "bool" => Value::Bool(
+            parse_go_bool(text()?).ok_or(CipherError::BadPlaintext { datatype: "bool" })?,
+        ),
+        "time" => Value::Time(
+            Timestamp::parse_rfc3339(text()?)
+                .map_err(|_| CipherError::BadPlaintext { datatype: "time" })?,
+        ),
+        "comment" => Value::Comment(text()?.to_owned()),
+        other => return Err(CipherError::UnknownType(other.to_owned())),
+    })
+}
+
+/// Go `strconv.Atoi`: optional sign, decimal digits.
+fn parse_go_int(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Go `strconv.ParseFloat(s, 64)` for the forms sops writes and Go accepts.
+fn parse_go_float(s: &str) -> Option<f64> {
+    let lower = s.to_ascii_lowercase();
+    match lower.trim_start_matches(['+', '-']) {
+        "inf" | "infinity" => {
+            return Some(if s.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            });
+        }
+        "nan" => return Some(f64::NAN),
+        _ => {}
+    }
+    if s.contains('_') {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Go `strconv.ParseBool`.
+pub(crate) fn parse_go_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vector_key() -> DataKey {
+        let mut k = [0u8; 32];
+        for (i, b) in k.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        DataKey::from_bytes(k)
+    }
+
+    fn vector_iv() -> Vec<u8> {
+        (0x20u8..0x40).collect()
+    }
+
+    // Vectors from the format reference (§2.6), computed independently and checked by sops.
+    #[test]
+    fn reference_vectors() {
+        let key = vector_key();
+        let iv = vector_iv();
+        let cases = [
+            (
+                Value::Str("hello".into()),
+                "a:b:",
+                "ENC[AES256_GCM,data:f6SdJOI=,iv:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=,tag:TEFu+ejkdT0ijPtelDWwfg==,type:str]",
+            ),
+            (
+                Value::Int(42),
+                "n:",
+                "ENC[AES256_GCM,data:I/M=,iv:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=,tag:UzMwOWR3/DEzgoo5/g7l1A==,type:int]",
+            ),
+            (
+                Value::Comment(" a comment".into()),
+                ":",
+                "ENC[AES256_GCM,data:N6DRK+Jiu0aoJQ==,iv:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=,tag:zhXqWBo3rqdX5kCjunNSaw==,type:comment]",
+            ),
+        ];
+        for (value, aad, expected) in cases {
+            let got = encrypt_value(&value, &key, aad, Some(&iv)).unwrap();
+            assert_eq!(got, expected);
+            let back = decrypt_value(&got, &key, aad).unwrap();
+            assert!(back.value == value);
+            assert_eq!(back.iv, iv);
+        }
+    }
+
+    #[test]
+    fn wrong_aad_or_tamper_fails_authentication() {
+        let key = vector_key();
+        let enc = encrypt_value(&Value::Str("secret".into()), &key, "a:", None).unwrap();
+        assert_eq!(
+            decrypt_value(&enc, &key, "b:").err(),
+            Some(CipherError::Authentication)
+        );
+        let tampered = enc.replacen("data:", "data:A", 1);
+        assert!(decrypt_value(&tampered, &key, "a:").is_err());
+    }
+
+    #[test]
+    fn typed_round_trips_and_renderings() {
+        let key = vector_key();
+        for (value, plain) in [
+            (Value::Float(1.0), "1"),
+            (Value::Float(1e21), "1000000000000000000000"),
+            (Value::Float(1e-7), "0.0000001"),
+            (Value::Float(f64::INFINITY), "+Inf"),
+            (Value::Bool(false), "False"),
+            (Value::Int(-7), "-7"),
+        ] {
+            assert_eq!(&**plaintext_bytes(&value).unwrap(), plain.as_bytes());
+            let enc = encrypt_value(&value, &key, "x:", None).unwrap();
+            assert!(decrypt_value(&enc, &key, "x:").unwrap().value == value);
+        }
+    }
+
+    #[test]
+    fn empty_strings_stay_empty() {
+        let key = vector_key();
+        assert_eq!(
+            encrypt_value(&Value::Str(String::new()), &key, "a:", None).unwrap(),
+            ""
+        );
+        assert!(decrypt_value("", &key, "a:").unwrap().value == Value::Str(String::new()));
+    }
+
+    #[test]
+    fn parse_rejects_malformed() {
+        for bad in [
+            "plain",
+            "ENC[AES256_GCM,data:,iv:AA==,tag:AA==,type:str]",
+            "ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==]",
+            "ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str",
+        ] {
+            assert!(EncryptedValue::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            EncryptedValue::parse("ENC[AES256_GCM,data:A,iv:AA==,tag:AA==,type:str]"),
+            Err(CipherError::BadBase64 { field: "data" })
+        );
+    }
+
+    #[test]
+    fn go_parsers() {
+        assert_eq!(parse_go_int("+12"), Some(12));
+        assert_eq!(parse_go_int("1_0"), None);
+        assert_eq!(parse_go_bool("T"), Some(true));
+        assert_eq!(parse_go_bool("yes"), None);
+        assert!(parse_go_float("NaN").unwrap().is_nan());
+    }
+}

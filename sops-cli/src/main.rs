@@ -1,7 +1,51 @@
 //! rsops: a drop-in for the sops command line.
 
+#![forbid(unsafe_code)]
+
+mod args;
+mod cmd;
+mod config;
+mod error;
+mod io;
+
 use std::process::ExitCode;
 
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::error::CliError;
+
 fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", e.message);
+            if let Some(hint) = &e.hint {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), CliError> {
+    let config = cli.config.as_deref();
+    match &cli.command {
+        Some(Command::Encrypt(a)) => cmd::encrypt::run(a, config),
+        Some(Command::Decrypt(a)) => cmd::decrypt::run(a, config),
+        None if cli.decrypt => cmd::decrypt::run(&cli.op, config),
+        None if cli.encrypt => cmd::encrypt::run(&cli.op, config),
+        None => Err(CliError::new(
+            error::codes::GENERIC,
+            "no operation given: use `rsops encrypt FILE`, `rsops decrypt FILE`, or -e/-d",
+        )),
+    }
 }

@@ -48,6 +48,7 @@
 #![deny(missing_docs)]
 
 pub mod cipher;
+pub mod config;
 pub mod data_key;
 mod error;
 pub mod file;

@@ -8,6 +8,8 @@
 pub mod age;
 #[cfg(feature = "env")]
 pub mod env;
+#[cfg(feature = "gpg")]
+pub mod pgp;
 
 use std::fmt;
 

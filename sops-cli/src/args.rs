@@ -1,0 +1,111 @@
+//! Raw command-line arguments (clap derive only; resolution happens in the commands).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// rsops: encrypted files in Git, compatible with sops.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rsops",
+    version,
+    about = "Encrypt and decrypt SOPS files (YAML, JSON, dotenv, INI, binary) with age keys; compatible with sops 3.11.",
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  rsops encrypt --age age1... secrets.yaml > secrets.enc.yaml\n  SOPS_AGE_KEY_FILE=key.txt rsops decrypt secrets.enc.yaml\n  rsops -d --extract '[\"db\"][\"password\"]' secrets.enc.yaml"
+)]
+pub struct Cli {
+    /// The subcommand (sops' modern form).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Legacy form: encrypt the file.
+    #[arg(short = 'e', long = "encrypt")]
+    pub encrypt: bool,
+    /// Legacy form: decrypt the file.
+    #[arg(short = 'd', long = "decrypt")]
+    pub decrypt: bool,
+    /// Legacy-form options.
+    #[command(flatten)]
+    pub op: OpArgs,
+    /// Path to the .sops.yaml config file (disables the search from the working directory).
+    #[arg(long, env = "SOPS_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Print more information (accepted for compatibility).
+    #[arg(long, global = true)]
+    pub verbose: bool,
+    /// Do not check for newer versions (rsops never does; accepted for compatibility).
+    #[arg(long, env = "SOPS_DISABLE_VERSION_CHECK", global = true)]
+    pub disable_version_check: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Encrypt a file (stdin when no file is given).
+    Encrypt(OpArgs),
+    /// Decrypt a file (stdin when no file is given).
+    Decrypt(OpArgs),
+}
+
+/// Options shared by encrypt and decrypt.
+#[derive(Args, Debug, Default)]
+pub struct OpArgs {
+    /// The file to read (stdin when absent).
+    pub file: Option<PathBuf>,
+    /// Write the result back to the file (atomically).
+    #[arg(short = 'i', long = "in-place")]
+    pub in_place: bool,
+    /// Write the result to this file instead of stdout (atomically).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Input format: yaml, json, dotenv, ini or binary (default: from the file extension).
+    #[arg(long = "input-type")]
+    pub input_type: Option<String>,
+    /// Output format (default: from the file extension, not from --input-type).
+    #[arg(long = "output-type")]
+    pub output_type: Option<String>,
+    /// Use this name instead of the file's for format detection and creation rules.
+    #[arg(long = "filename-override")]
+    pub filename_override: Option<String>,
+    /// Indentation for YAML/JSON output.
+    #[arg(long)]
+    pub indent: Option<i64>,
+    /// age recipients to encrypt for, comma separated.
+    #[arg(short = 'a', long = "age", env = "SOPS_AGE_RECIPIENTS")]
+    pub age: Option<String>,
+    /// PGP fingerprints to encrypt for, comma separated (not supported by this build yet).
+    #[arg(short = 'p', long = "pgp", env = "SOPS_PGP_FP")]
+    pub pgp: Option<String>,
+    /// Keys whose name ends with this suffix stay unencrypted.
+    #[arg(long = "unencrypted-suffix")]
+    pub unencrypted_suffix: Option<String>,
+    /// Only keys whose name ends with this suffix are encrypted.
+    #[arg(long = "encrypted-suffix")]
+    pub encrypted_suffix: Option<String>,
+    /// Keys matching this regex stay unencrypted.
+    #[arg(long = "unencrypted-regex")]
+    pub unencrypted_regex: Option<String>,
+    /// Only keys matching this regex are encrypted.
+    #[arg(long = "encrypted-regex")]
+    pub encrypted_regex: Option<String>,
+    /// Values after a comment matching this regex stay unencrypted.
+    #[arg(long = "unencrypted-comment-regex")]
+    pub unencrypted_comment_regex: Option<String>,
+    /// Only values after a comment matching this regex are encrypted.
+    #[arg(long = "encrypted-comment-regex")]
+    pub encrypted_comment_regex: Option<String>,
+    /// The MAC covers only encrypted values.
+    #[arg(long = "mac-only-encrypted")]
+    pub mac_only_encrypted: bool,
+    /// Number of key groups needed to recover the data key.
+    #[arg(long = "shamir-secret-sharing-threshold")]
+    pub shamir_secret_sharing_threshold: Option<usize>,
+    /// Decrypt even if the MAC does not match.
+    #[arg(long = "ignore-mac")]
+    pub ignore_mac: bool,
+    /// Print only this part of the document, e.g. '["db"]["password"]'.
+    #[arg(long)]
+    pub extract: Option<String>,
+    /// Order in which key types are tried, comma separated (default: age,pgp).
+    #[arg(long = "decryption-order", env = "SOPS_DECRYPTION_ORDER")]
+    pub decryption_order: Option<String>,
+}

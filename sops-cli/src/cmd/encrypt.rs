@@ -1,0 +1,107 @@
+//! `rsops encrypt` / `rsops -e`.
+
+use sops_core::config::pgp_key;
+use sops_core::keys::age;
+use sops_core::rules::CryptRule;
+use sops_core::{DecryptedFile, EncryptOptions, Format, KeyGroup, file};
+
+use crate::args::OpArgs;
+use crate::cmd::{Target, rule_path, store_options};
+use crate::config;
+use crate::error::{CliError, codes};
+
+/// Runs encrypt.
+pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), CliError> {
+    let target = Target::resolve(args)?;
+    if target.file.is_none() && args.filename_override.is_none() && args.input_type.is_none() {
+        return Err(CliError::new(
+            codes::CONFLICTING_PARAMETERS,
+            "reading from stdin needs --filename-override (or --input-type) to choose the format",
+        ));
+    }
+    let config = config::load(config_path)?;
+    let opts = store_options(config.as_ref(), args.indent)?;
+    let rule = match &config {
+        Some(c) => c
+            .config
+            .rule_for(&rule_path(c, &target.name))
+            .map_err(|e| CliError::new(codes::GENERIC, e.to_string()).hint(
+                "add a creation rule whose path_regex matches this file to .sops.yaml",
+            ))?,
+        None => None,
+    };
+
+    // Keys: command line (one group), else the creation rule's groups.
+    let mut cli_group = KeyGroup::default();
+    for fp in split_list(args.pgp.as_deref()) {
+        cli_group.keys.push(pgp_key(&fp));
+    }
+    for r in split_list(args.age.as_deref()) {
+        age::parse_recipient(&r).map_err(|e| CliError::new(codes::GENERIC, e))?;
+        cli_group.keys.push(age::key_for(&r));
+    }
+    let key_groups = if !cli_group.keys.is_empty() {
+        vec![cli_group]
+    } else if let Some(r) = rule.filter(|r| !r.key_groups.is_empty()) {
+        r.key_groups.clone()
+    } else {
+        return Err(CliError::new(
+            codes::GENERIC,
+            "config file not found, or has no creation rules, and no keys provided through command line options",
+        )
+        .hint("pass --age age1... or add a creation rule to .sops.yaml"));
+    };
+
+    // Partial-encryption rule: per field, the flag wins over the creation rule.
+    let pick = |flag: &Option<String>, field: &str| -> String {
+        flag.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| {
+            rule.and_then(|r| r.rule.as_ref())
+                .filter(|cr| cr.field() == field)
+                .map(|cr| cr.value().to_owned())
+                .unwrap_or_default()
+        })
+    };
+    let fields = [
+        ("unencrypted_suffix", pick(&args.unencrypted_suffix, "unencrypted_suffix")),
+        ("encrypted_suffix", pick(&args.encrypted_suffix, "encrypted_suffix")),
+        ("unencrypted_regex", pick(&args.unencrypted_regex, "unencrypted_regex")),
+        ("encrypted_regex", pick(&args.encrypted_regex, "encrypted_regex")),
+        ("unencrypted_comment_regex", pick(&args.unencrypted_comment_regex, "unencrypted_comment_regex")),
+        ("encrypted_comment_regex", pick(&args.encrypted_comment_regex, "encrypted_comment_regex")),
+    ];
+    let crypt_rule = CryptRule::from_fields(fields.iter().map(|(f, v)| (*f, v.as_str())))
+        .map_err(|e| CliError::from(sops_core::Error::from(e)))?;
+    if target.input == Format::Binary && crypt_rule.is_some() {
+        eprintln!("warning: partial-encryption options are ignored for binary files");
+    }
+    let options = EncryptOptions {
+        key_groups,
+        shamir_threshold: args
+            .shamir_secret_sharing_threshold
+            .filter(|t| *t != 0)
+            .or(rule.map(|r| r.shamir_threshold))
+            .unwrap_or(0),
+        rule: crypt_rule,
+        mac_only_encrypted: args.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted),
+    };
+
+    let input = target.read()?;
+    let tree = file::parse_plain(target.input, &input)?;
+    if file::has_metadata(target.output, &tree) {
+        return Err(sops_core::Error::AlreadyEncrypted { format: target.output }.into());
+    }
+    let ring = sops_core::Keyring::new().with_source(crate::cmd::gpg());
+    let out = DecryptedFile::create(target.input, tree, &options, &ring)?
+        .into_encrypted()?
+        .emit(target.output, &opts)?;
+    target.write(args, &out)
+}
+
+fn split_list(s: Option<&str>) -> Vec<String> {
+    s.unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}

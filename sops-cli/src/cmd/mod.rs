@@ -1,0 +1,141 @@
+//! Subcommands, one file each, plus what they share: formats, store options, keys, output.
+
+pub mod decrypt;
+pub mod encrypt;
+
+use std::path::{Path, PathBuf};
+
+use sops_core::keys::env::{Discovered, SystemEnvironment, discover_age};
+use sops_core::{Format, KeyKind, Keyring, StoreOptions};
+
+use crate::args::OpArgs;
+use crate::config::Loaded;
+use crate::error::{CliError, codes};
+use crate::io;
+
+/// The resolved input/output of one invocation.
+pub struct Target {
+    /// The file to read (`None`: stdin).
+    pub file: Option<PathBuf>,
+    /// The name used for format detection and creation rules.
+    pub name: String,
+    /// Input format.
+    pub input: Format,
+    /// Output format.
+    pub output: Format,
+}
+
+impl Target {
+    /// Resolves file, name and formats as sops does: `--input-type`/`--output-type` when known,
+    /// else the extension of `--filename-override` or the file; the output format never
+    /// follows `--input-type`.
+    pub fn resolve(args: &OpArgs) -> Result<Self, CliError> {
+        if args.in_place && args.output.is_some() {
+            return Err(CliError::new(
+                codes::CONFLICTING_PARAMETERS,
+                "cannot use --in-place and --output together",
+            ));
+        }
+        if args.in_place && args.file.is_none() {
+            return Err(CliError::new(
+                codes::CONFLICTING_PARAMETERS,
+                "cannot use --in-place when reading from stdin",
+            ));
+        }
+        if let Some(f) = &args.file {
+            if !f.exists() {
+                return Err(CliError::new(
+                    codes::NO_FILE_SPECIFIED,
+                    format!("error: cannot operate on non-existent file {}", f.display()),
+                ));
+            }
+        }
+        let name = args
+            .filename_override
+            .clone()
+            .or_else(|| args.file.as_ref().map(|f| f.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        let by_name = Format::from_path(&name);
+        let input = args.input_type.as_deref().and_then(Format::from_name).unwrap_or(by_name);
+        let output = args.output_type.as_deref().and_then(Format::from_name).unwrap_or(by_name);
+        Ok(Self {
+            file: args.file.clone(),
+            name,
+            input,
+            output,
+        })
+    }
+
+    /// Reads the input bytes.
+    pub fn read(&self) -> Result<Vec<u8>, CliError> {
+        io::read_input(self.file.as_deref())
+    }
+
+    /// Writes the result: in place, to `--output`, or to stdout.
+    pub fn write(&self, args: &OpArgs, data: &[u8]) -> Result<(), CliError> {
+        if args.in_place {
+            if let Some(f) = &self.file {
+                return io::write_atomic(f, data);
+            }
+        }
+        if let Some(out) = &args.output {
+            return io::write_atomic(out, data);
+        }
+        io::write_stdout(data)
+    }
+}
+
+/// Store settings: `.sops.yaml` `stores`, then `--indent`.
+pub fn store_options(config: Option<&Loaded>, indent: Option<i64>) -> Result<StoreOptions, CliError> {
+    let mut opts = config.map(|c| c.config.stores).unwrap_or_default();
+    if let Some(i) = indent {
+        if i < -1 {
+            return Err(CliError::new(codes::GENERIC, format!("invalid --indent {i}")));
+        }
+        if i >= 0 {
+            opts.yaml_indent = if i == 0 { 4 } else { i as usize };
+        }
+        opts.json_indent = i as i32;
+        opts.json_binary_indent = i as i32;
+    }
+    Ok(opts)
+}
+
+/// The keyring for decryption: age identities from the environment, decryption order.
+pub fn keyring(order: Option<&str>) -> Result<(Keyring, Discovered), CliError> {
+    let found = discover_age(&SystemEnvironment);
+    let mut ring = Keyring::new();
+    if let Some(order) = order.filter(|o| !o.is_empty()) {
+        let mut kinds = Vec::new();
+        for name in order.split(',').map(str::trim) {
+            if let Some(kind) = KeyKind::from_name(name) {
+                if kinds.contains(&kind) {
+                    return Err(CliError::new(
+                        112,
+                        format!("duplicate key type {name} in the decryption order"),
+                    ));
+                }
+                kinds.push(kind);
+            }
+        }
+        ring = ring.with_decryption_order(kinds);
+    }
+    ring.add_source(gpg());
+    Ok((ring, found))
+}
+
+/// The gpg key source: `SOPS_GPG_EXEC` or `gpg`, with the ambient `GNUPGHOME`.
+pub fn gpg() -> sops_core::keys::pgp::Gpg {
+    let program = std::env::var("SOPS_GPG_EXEC")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "gpg".to_owned());
+    sops_core::keys::pgp::Gpg::new(program, None)
+}
+
+/// The path creation rules see for `name` with this config.
+pub fn rule_path(config: &Loaded, name: &str) -> String {
+    let p = Path::new(name);
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    sops_core::config::rule_path(&config.dir, &abs)
+}

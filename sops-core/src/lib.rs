@@ -11,7 +11,7 @@
 //! ```
 //! use sops_core::{Format, Keyring, keys::age::Identities};
 //!
-//! # let (encrypted, identity) = sops_core::doc_example();
+//! # let (encrypted, identity, _) = sops_core::doc_example();
 //! let mut identities = Identities::new();
 //! identities.add_identity_file(identity.as_bytes()).unwrap();
 //! let keyring = Keyring::new().with_source(identities);
@@ -25,8 +25,7 @@
 //! use sops_core::{DecryptOptions, DecryptedFile, EncryptOptions, EncryptedFile, Format,
 //!                 Keyring, KeyGroup, StoreOptions, keys::age};
 //!
-//! # let (_, identity) = sops_core::doc_example();
-//! # let recipient = sops_core::doc_recipient();
+//! # let (_, identity, recipient) = sops_core::doc_example();
 //! let options = EncryptOptions {
 //!     key_groups: vec![KeyGroup { keys: vec![age::key_for(&recipient)] }],
 //!     ..Default::default()
@@ -96,32 +95,19 @@ pub fn encrypt(
 }
 
 #[doc(hidden)]
-/// A small encrypted file and its identity, for documentation examples only.
-pub fn doc_example() -> (Vec<u8>, String) {
-    let identity = DOC_IDENTITY.to_owned();
+/// A small encrypted file, its identity and recipient, made with a fresh throwaway age key,
+/// for documentation examples only.
+pub fn doc_example() -> (Vec<u8>, String, String) {
+    use age::secrecy::ExposeSecret;
+    let id = age::x25519::Identity::generate();
+    let recipient = id.to_public().to_string();
     let options = EncryptOptions {
         key_groups: vec![KeyGroup {
-            keys: vec![keys::age::key_for(&doc_recipient())],
+            keys: vec![keys::age::key_for(&recipient)],
         }],
         ..Default::default()
     };
-    let enc = encrypt(
-        b"password: hunter2\n",
-        Format::Yaml,
-        &options,
-        &Keyring::new(),
-    )
-    .unwrap_or_default();
-    (enc, identity)
+    let enc = encrypt(b"password: hunter2\n", Format::Yaml, &options, &Keyring::new())
+        .unwrap_or_default();
+    (enc, id.to_string().expose_secret().to_owned(), recipient)
 }
-
-#[doc(hidden)]
-/// The recipient of [`doc_example`]'s identity.
-pub fn doc_recipient() -> String {
-    DOC_RECIPIENT.to_owned()
-}
-
-/// A throwaway age key used only by documentation examples. TEST ONLY, never use it.
-const DOC_IDENTITY: &str =
-    "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX";
-const DOC_RECIPIENT: &str = "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj";

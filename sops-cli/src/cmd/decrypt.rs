@@ -14,7 +14,15 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
     let config = config::load(config_path)?;
     let opts = store_options(config.as_ref(), args.indent)?;
     let input = target.read()?;
-    let file = EncryptedFile::parse(target.input, &input)?;
+    // sops reports unreadable encrypted input as a generic error (exit 1), unlike plaintext
+    // input to encrypt, which is "could not read input" (exit 2).
+    let file = EncryptedFile::parse(target.input, &input).map_err(|e| {
+        let mut err = CliError::from(e);
+        if err.code == codes::COULD_NOT_READ_INPUT {
+            err.code = codes::GENERIC;
+        }
+        err
+    })?;
     let (mut ring, found) = keyring(args.decryption_order.as_deref())?;
     let identities = found.identities;
     ring.add_source(identities);

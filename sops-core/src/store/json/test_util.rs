@@ -31,9 +31,12 @@ pub(crate) fn files(sub: &str) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// The oracle cases of `testdata/<sub>`: `(name, plain, expected, encrypted)` for every
-/// `<name>.plain.<ext>` with its `<name>.expected.<ext>` and `<name>.enc.<ext>`.
-pub(crate) fn cases(sub: &str) -> Vec<(String, Vec<u8>, Vec<u8>, Vec<u8>)> {
+/// One oracle case: `(name, plain, expected, encrypted)`.
+pub(crate) type Case = (String, Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// The oracle cases of `testdata/<sub>`: one for every `<name>.plain.<ext>` with its
+/// `<name>.expected.<ext>` and `<name>.enc.<ext>`.
+pub(crate) fn cases(sub: &str) -> Vec<Case> {
     let all = files(sub);
     let find = |n: &str| {
         all.iter()

@@ -25,19 +25,25 @@ pub fn load(explicit: Option<&Path>) -> Result<Option<Loaded>, CliError> {
         },
     };
     let bytes = std::fs::read(&path).map_err(|e| {
-        CliError::new(codes::GENERIC, format!("cannot read config file {}: {e}", path.display()))
+        CliError::new(
+            codes::GENERIC,
+            format!("cannot read config file {}: {e}", path.display()),
+        )
     })?;
-    let config = Config::parse(&bytes).map_err(|e| {
-        CliError::new(codes::GENERIC, format!("{}: {e}", path.display()))
-    })?;
+    let config = Config::parse(&bytes)
+        .map_err(|e| CliError::new(codes::GENERIC, format!("{}: {e}", path.display())))?;
     let abs = std::path::absolute(&path).unwrap_or(path);
     let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
     Ok(Some(Loaded { config, dir }))
 }
 
 fn find() -> Result<Option<PathBuf>, CliError> {
-    let mut dir = std::env::current_dir()
-        .map_err(|e| CliError::new(codes::GENERIC, format!("cannot get the working directory: {e}")))?;
+    let mut dir = std::env::current_dir().map_err(|e| {
+        CliError::new(
+            codes::GENERIC,
+            format!("cannot get the working directory: {e}"),
+        )
+    })?;
     for _ in 0..100 {
         let candidate = dir.join(".sops.yaml");
         if candidate.is_file() {

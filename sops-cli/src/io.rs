@@ -18,9 +18,12 @@ pub fn read_input(path: Option<&Path>) -> Result<Vec<u8>, CliError> {
         }),
         None => {
             let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| CliError::new(codes::COULD_NOT_READ_INPUT, format!("cannot read stdin: {e}")))?;
+            std::io::stdin().read_to_end(&mut buf).map_err(|e| {
+                CliError::new(
+                    codes::COULD_NOT_READ_INPUT,
+                    format!("cannot read stdin: {e}"),
+                )
+            })?;
             Ok(buf)
         }
     }
@@ -30,7 +33,10 @@ pub fn read_input(path: Option<&Path>) -> Result<Vec<u8>, CliError> {
 /// permissions are kept; on any failure the original is untouched.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), CliError> {
     let fail = |e: &dyn std::fmt::Display| {
-        CliError::new(codes::COULD_NOT_WRITE_OUTPUT, format!("cannot write {}: {e}", path.display()))
+        CliError::new(
+            codes::COULD_NOT_WRITE_OUTPUT,
+            format!("cannot write {}: {e}", path.display()),
+        )
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -41,7 +47,9 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), CliError> {
         .tempfile_in(dir)
         .map_err(|e| fail(&e))?;
     if let Ok(meta) = std::fs::metadata(path) {
-        tmp.as_file().set_permissions(meta.permissions()).map_err(|e| fail(&e))?;
+        tmp.as_file()
+            .set_permissions(meta.permissions())
+            .map_err(|e| fail(&e))?;
     }
     tmp.write_all(data).map_err(|e| fail(&e))?;
     tmp.as_file().sync_all().map_err(|e| fail(&e))?;

@@ -28,7 +28,11 @@ fn cases() -> Vec<Case> {
                 cwd: f[3].to_owned(),
                 encrypted: f[4].to_owned(),
                 expected: f[6].to_owned(),
-                keys: if f[7] == "-" { vec![] } else { f[7].split(',').map(str::to_owned).collect() },
+                keys: if f[7] == "-" {
+                    vec![]
+                } else {
+                    f[7].split(',').map(str::to_owned).collect()
+                },
                 args: serde_json::from_str(f[8]).unwrap(),
                 ok: f[9] == "ok",
                 exit_code: f[10].parse().unwrap(),
@@ -46,7 +50,12 @@ fn every_manifest_case_behaves_like_sops() {
         let tmp = tempfile::tempdir().unwrap();
         let mut cmd = hermetic(&rsops(), tmp.path());
         cmd.current_dir(corpus().join(&case.cwd));
-        let age_keys: Vec<&str> = case.keys.iter().map(String::as_str).filter(|k| *k != "pgp").collect();
+        let age_keys: Vec<&str> = case
+            .keys
+            .iter()
+            .map(String::as_str)
+            .filter(|k| *k != "pgp")
+            .collect();
         if !age_keys.is_empty() {
             cmd.env("SOPS_AGE_KEY_FILE", key_file(tmp.path(), &age_keys));
         }
@@ -59,13 +68,28 @@ fn every_manifest_case_behaves_like_sops() {
         if case.ok {
             let expected = std::fs::read(corpus().join(&case.cwd).join(&case.expected)).unwrap();
             if code != 0 || out.stdout != expected {
-                failures.push(format!("{}: expected success and sops' output\n{}", case.id, describe(&out)));
+                failures.push(format!(
+                    "{}: expected success and sops' output\n{}",
+                    case.id,
+                    describe(&out)
+                ));
             }
         } else if code != case.exit_code {
-            failures.push(format!("{}: expected exit {}\n{}", case.id, case.exit_code, describe(&out)));
+            failures.push(format!(
+                "{}: expected exit {}\n{}",
+                case.id,
+                case.exit_code,
+                describe(&out)
+            ));
         } else if !out.stdout.is_empty() {
             failures.push(format!("{}: a failed decrypt printed output", case.id));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }

@@ -82,8 +82,17 @@ fn sops_decrypts_what_rsops_encrypts_and_the_files_match() {
     for u in &units {
         let tmp = tempfile::tempdir().unwrap();
         let cwd = corpus().join(&u.cwd);
-        let age_keys: Vec<&str> = u.keys.iter().map(String::as_str).filter(|k| *k != "pgp").collect();
-        let gnupg = u.keys.iter().any(|k| k == "pgp").then(|| gnupg_home(tmp.path()));
+        let age_keys: Vec<&str> = u
+            .keys
+            .iter()
+            .map(String::as_str)
+            .filter(|k| *k != "pgp")
+            .collect();
+        let gnupg = u
+            .keys
+            .iter()
+            .any(|k| k == "pgp")
+            .then(|| gnupg_home(tmp.path()));
         let env = |cmd: &mut std::process::Command| {
             if !age_keys.is_empty() {
                 cmd.env("SOPS_AGE_KEY_FILE", key_file(tmp.path(), &age_keys));
@@ -94,9 +103,19 @@ fn sops_decrypts_what_rsops_encrypts_and_the_files_match() {
         };
         let mut enc = hermetic(&rsops(), tmp.path());
         env(&mut enc);
-        let out = enc.current_dir(&cwd).arg("encrypt").args(&u.args).arg(&u.plaintext).output().unwrap();
+        let out = enc
+            .current_dir(&cwd)
+            .arg("encrypt")
+            .args(&u.args)
+            .arg(&u.plaintext)
+            .output()
+            .unwrap();
         if !out.status.success() {
-            failures.push(format!("{}: rsops encrypt failed\n{}", u.id, describe(&out)));
+            failures.push(format!(
+                "{}: rsops encrypt failed\n{}",
+                u.id,
+                describe(&out)
+            ));
             continue;
         }
         // Real sops decrypts it, run from the case folder so its .sops.yaml store settings apply.
@@ -107,10 +126,19 @@ fn sops_decrypts_what_rsops_encrypts_and_the_files_match() {
         std::fs::write(&ours, &out.stdout).unwrap();
         let mut dec = hermetic(&sops, tmp.path());
         env(&mut dec);
-        let dec_out = dec.current_dir(&cwd).arg("decrypt").arg(&ours).output().unwrap();
+        let dec_out = dec
+            .current_dir(&cwd)
+            .arg("decrypt")
+            .arg(&ours)
+            .output()
+            .unwrap();
         let expected = std::fs::read(cwd.join(&u.expected)).unwrap();
         if !dec_out.status.success() || dec_out.stdout != expected {
-            failures.push(format!("{}: real sops did not decrypt our file to sops' output\n{}", u.id, describe(&dec_out)));
+            failures.push(format!(
+                "{}: real sops did not decrypt our file to sops' output\n{}",
+                u.id,
+                describe(&dec_out)
+            ));
         }
         // Same shape as the file sops wrote.
         let theirs = std::fs::read_to_string(cwd.join(&u.encrypted)).unwrap();
@@ -124,5 +152,11 @@ fn sops_decrypts_what_rsops_encrypts_and_the_files_match() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} units failed:\n\n{}", failures.len(), units.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} units failed:\n\n{}",
+        failures.len(),
+        units.len(),
+        failures.join("\n\n")
+    );
 }

@@ -79,7 +79,10 @@ impl Config {
                     Some(Value::Map(m)) => match m.get("indent") {
                         Some(Value::Int(i)) => Ok(Some(*i)),
                         None | Some(Value::Null) => Ok(None),
-                        Some(_) => Err(invalid(format!("stores.{name}.indent"), "expected an integer")),
+                        Some(_) => Err(invalid(
+                            format!("stores.{name}.indent"),
+                            "expected an integer",
+                        )),
                     },
                     None | Some(Value::Null) => Ok(None),
                     Some(_) => Err(invalid(format!("stores.{name}"), "expected a mapping")),
@@ -97,7 +100,10 @@ impl Config {
             ] {
                 if let Some(i) = indent(name)? {
                     if i < -1 {
-                        return Err(invalid(format!("stores.{name}.indent"), "must be -1 or more"));
+                        return Err(invalid(
+                            format!("stores.{name}.indent"),
+                            "must be -1 or more",
+                        ));
                     }
                     *slot = i as i32;
                 }
@@ -113,7 +119,9 @@ impl Config {
             };
             for (i, rule) in rules.iter().enumerate() {
                 let at = format!("creation_rules[{i}]");
-                config.creation_rules.push(parse_rule(as_map(rule, &at)?, &at)?);
+                config
+                    .creation_rules
+                    .push(parse_rule(as_map(rule, &at)?, &at)?);
             }
         }
         Ok(config)
@@ -170,7 +178,12 @@ fn key_list(m: &Branch, name: &str, at: &str) -> Result<Vec<String>, ConfigError
                 _ => Some(Err(invalid(format!("{at}.{name}"), "expected strings"))),
             })
             .collect::<Result<_, _>>()?,
-        Some(_) => return Err(invalid(format!("{at}.{name}"), "expected a string or a list")),
+        Some(_) => {
+            return Err(invalid(
+                format!("{at}.{name}"),
+                "expected a string or a list",
+            ));
+        }
     };
     Ok(items
         .into_iter()
@@ -192,7 +205,12 @@ fn parse_rule(m: &Branch, at: &str) -> Result<CreationRule, ConfigError> {
     let shamir_threshold = match m.get("shamir_threshold") {
         None | Some(Value::Null) => 0,
         Some(Value::Int(i)) if *i >= 0 => *i as usize,
-        Some(_) => return Err(invalid(format!("{at}.shamir_threshold"), "expected an integer")),
+        Some(_) => {
+            return Err(invalid(
+                format!("{at}.shamir_threshold"),
+                "expected an integer",
+            ));
+        }
     };
     let mac_only_encrypted = matches!(m.get("mac_only_encrypted"), Some(Value::Bool(true)));
     let key_groups = match m.get("key_groups") {
@@ -200,12 +218,22 @@ fn parse_rule(m: &Branch, at: &str) -> Result<CreationRule, ConfigError> {
             .iter()
             .enumerate()
             .filter(|(_, g)| !matches!(g, Value::Comment(_)))
-            .map(|(i, g)| group_from(as_map(g, &format!("{at}.key_groups[{i}]"))?, &format!("{at}.key_groups[{i}]"), 0))
+            .map(|(i, g)| {
+                group_from(
+                    as_map(g, &format!("{at}.key_groups[{i}]"))?,
+                    &format!("{at}.key_groups[{i}]"),
+                    0,
+                )
+            })
             .collect::<Result<_, _>>()?,
         _ => {
             let mut g = KeyGroup::default();
             add_simple_keys(&mut g, m, at, "azure_keyvault", "hc_vault_transit_uri")?;
-            if g.keys.is_empty() { Vec::new() } else { vec![g] }
+            if g.keys.is_empty() {
+                Vec::new()
+            } else {
+                vec![g]
+            }
         }
     };
     Ok(CreationRule {
@@ -275,7 +303,10 @@ fn group_from(m: &Branch, at: &str, depth: usize) -> Result<KeyGroup, ConfigErro
                     .items
                     .iter()
                     .filter_map(|item| match item {
-                        Item::Pair { key, value: Value::Str(v) } => Some((key.clone(), v.clone())),
+                        Item::Pair {
+                            key,
+                            value: Value::Str(v),
+                        } => Some((key.clone(), v.clone())),
                         _ => None,
                     })
                     .collect(),
@@ -283,15 +314,25 @@ fn group_from(m: &Branch, at: &str, depth: usize) -> Result<KeyGroup, ConfigErro
             };
             let arn = string_field(km, "arn", &k_at)?;
             let role = string_field(km, "role", &k_at)?;
-            let full = if role.is_empty() { arn } else { format!("{arn}+{role}") };
-            push_unique(&mut g, kms_key(&full, &string_field(km, "aws_profile", &k_at)?, context));
+            let full = if role.is_empty() {
+                arn
+            } else {
+                format!("{arn}+{role}")
+            };
+            push_unique(
+                &mut g,
+                kms_key(&full, &string_field(km, "aws_profile", &k_at)?, context),
+            );
         }
     }
     if let Some(Value::List(gcp)) = m.get("gcp_kms") {
         for (i, k) in gcp.iter().enumerate() {
             let k_at = format!("{at}.gcp_kms[{i}]");
             let id = string_field(as_map(k, &k_at)?, "resource_id", &k_at)?;
-            push_unique(&mut g, MasterKey::new(KeyKind::GcpKms, &[("resource_id", &id)]));
+            push_unique(
+                &mut g,
+                MasterKey::new(KeyKind::GcpKms, &[("resource_id", &id)]),
+            );
         }
     }
     if let Some(Value::List(az)) = m.get("azure_keyvault") {
@@ -335,36 +376,57 @@ pub fn kms_key(arn_role: &str, profile: &str, context: Vec<(String, String)>) ->
     let (arn, role) = cleaned.split_once('+').unwrap_or((&cleaned, ""));
     let mut k = MasterKey::new(KeyKind::Kms, &[("arn", arn)]);
     if !role.is_empty() {
-        k.fields.push(("role".to_owned(), Field::Str(role.to_owned())));
+        k.fields
+            .push(("role".to_owned(), Field::Str(role.to_owned())));
     }
     if !context.is_empty() {
         let mut context = context;
         context.sort();
         k.fields.push(("context".to_owned(), Field::Map(context)));
     }
-    k.fields.push(("aws_profile".to_owned(), Field::Str(profile.to_owned())));
+    k.fields
+        .push(("aws_profile".to_owned(), Field::Str(profile.to_owned())));
     k
 }
 
 fn azure_from_url(url: &str, at: &str) -> Result<MasterKey, ConfigError> {
-    let re = Regex::new(r"^(https://[^/]+)/keys/([^/]+)(/[^/]*)?$").map_err(|e| invalid(at, e.to_string()))?;
-    let caps = re
-        .captures(url.trim())
-        .ok_or_else(|| invalid(at, "Azure Key Vault URL must look like https://<vault>/keys/<name>[/<version>]"))?;
-    let version = caps.get(3).map(|m| m.as_str().trim_start_matches('/')).unwrap_or("");
+    let re = Regex::new(r"^(https://[^/]+)/keys/([^/]+)(/[^/]*)?$")
+        .map_err(|e| invalid(at, e.to_string()))?;
+    let caps = re.captures(url.trim()).ok_or_else(|| {
+        invalid(
+            at,
+            "Azure Key Vault URL must look like https://<vault>/keys/<name>[/<version>]",
+        )
+    })?;
+    let version = caps
+        .get(3)
+        .map(|m| m.as_str().trim_start_matches('/'))
+        .unwrap_or("");
     Ok(MasterKey::new(
         KeyKind::AzureKv,
-        &[("vault_url", &caps[1]), ("name", &caps[2]), ("version", version)],
+        &[
+            ("vault_url", &caps[1]),
+            ("name", &caps[2]),
+            ("version", version),
+        ],
     ))
 }
 
 fn vault_from_uri(uri: &str, at: &str) -> Result<MasterKey, ConfigError> {
-    let re = Regex::new(r"^(https?://[^/]+)/v1/(.+)/keys/([^/]+)$").map_err(|e| invalid(at, e.to_string()))?;
-    let caps = re
-        .captures(uri.trim())
-        .ok_or_else(|| invalid(at, "Vault URI must look like https://host:port/v1/<engine>/keys/<name>"))?;
+    let re = Regex::new(r"^(https?://[^/]+)/v1/(.+)/keys/([^/]+)$")
+        .map_err(|e| invalid(at, e.to_string()))?;
+    let caps = re.captures(uri.trim()).ok_or_else(|| {
+        invalid(
+            at,
+            "Vault URI must look like https://host:port/v1/<engine>/keys/<name>",
+        )
+    })?;
     Ok(MasterKey::new(
         KeyKind::HcVault,
-        &[("vault_address", &caps[1]), ("engine_path", &caps[2]), ("key_name", &caps[3])],
+        &[
+            ("vault_address", &caps[1]),
+            ("engine_path", &caps[2]),
+            ("key_name", &caps[3]),
+        ],
     ))
 }

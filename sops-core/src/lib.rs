@@ -107,7 +107,12 @@ pub fn doc_example() -> (Vec<u8>, String, String) {
         }],
         ..Default::default()
     };
-    let enc = encrypt(b"password: hunter2\n", Format::Yaml, &options, &Keyring::new())
-        .unwrap_or_default();
+    let enc = encrypt(
+        b"password: hunter2\n",
+        Format::Yaml,
+        &options,
+        &Keyring::new(),
+    )
+    .unwrap_or_default();
     (enc, id.to_string().expose_secret().to_owned(), recipient)
 }

@@ -55,7 +55,8 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
         None => store::emit(target.output, &decrypted.tree, &opts).map_err(|e| {
             let mut err = CliError::from(Error::from(e));
             if target.output == sops_core::Format::Binary {
-                err = err.hint("pass --output-type yaml|json|dotenv|ini to choose the output format");
+                err =
+                    err.hint("pass --output-type yaml|json|dotenv|ini to choose the output format");
             }
             err
         })?,
@@ -71,10 +72,16 @@ fn extract(
     opts: &sops_core::StoreOptions,
 ) -> Result<Vec<u8>, CliError> {
     let steps = parse_path(path).ok_or_else(|| {
-        CliError::new(codes::INVALID_TREE_PATH, format!("invalid --extract path {path:?}"))
-            .hint(r#"use the form '["key"][0]["other"]'"#)
+        CliError::new(
+            codes::INVALID_TREE_PATH,
+            format!("invalid --extract path {path:?}"),
+        )
+        .hint(r#"use the form '["key"][0]["other"]'"#)
     })?;
-    let first = tree.branches.first().ok_or_else(|| CliError::new(codes::GENERIC, "empty file"))?;
+    let first = tree
+        .branches
+        .first()
+        .ok_or_else(|| CliError::new(codes::GENERIC, "empty file"))?;
     let mut cur: Option<&Value> = None;
     let mut map = Some(first);
     for step in &steps {
@@ -125,7 +132,8 @@ fn parse_path(path: &str) -> Option<Vec<Step>> {
     let mut steps = Vec::new();
     for part in path.split('[').skip(1) {
         let inner = part.strip_suffix(']')?;
-        if (inner.starts_with('"') && inner.ends_with('"') || inner.starts_with('\'') && inner.ends_with('\''))
+        if (inner.starts_with('"') && inner.ends_with('"')
+            || inner.starts_with('\'') && inner.ends_with('\''))
             && inner.len() >= 2
         {
             steps.push(Step::Key(inner[1..inner.len() - 1].to_owned()));

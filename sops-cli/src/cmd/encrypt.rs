@@ -25,9 +25,10 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
         Some(c) => c
             .config
             .rule_for(&rule_path(c, &target.name))
-            .map_err(|e| CliError::new(codes::GENERIC, e.to_string()).hint(
-                "add a creation rule whose path_regex matches this file to .sops.yaml",
-            ))?,
+            .map_err(|e| {
+                CliError::new(codes::GENERIC, e.to_string())
+                    .hint("add a creation rule whose path_regex matches this file to .sops.yaml")
+            })?,
         None => None,
     };
 
@@ -62,12 +63,30 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
         })
     };
     let fields = [
-        ("unencrypted_suffix", pick(&args.unencrypted_suffix, "unencrypted_suffix")),
-        ("encrypted_suffix", pick(&args.encrypted_suffix, "encrypted_suffix")),
-        ("unencrypted_regex", pick(&args.unencrypted_regex, "unencrypted_regex")),
-        ("encrypted_regex", pick(&args.encrypted_regex, "encrypted_regex")),
-        ("unencrypted_comment_regex", pick(&args.unencrypted_comment_regex, "unencrypted_comment_regex")),
-        ("encrypted_comment_regex", pick(&args.encrypted_comment_regex, "encrypted_comment_regex")),
+        (
+            "unencrypted_suffix",
+            pick(&args.unencrypted_suffix, "unencrypted_suffix"),
+        ),
+        (
+            "encrypted_suffix",
+            pick(&args.encrypted_suffix, "encrypted_suffix"),
+        ),
+        (
+            "unencrypted_regex",
+            pick(&args.unencrypted_regex, "unencrypted_regex"),
+        ),
+        (
+            "encrypted_regex",
+            pick(&args.encrypted_regex, "encrypted_regex"),
+        ),
+        (
+            "unencrypted_comment_regex",
+            pick(&args.unencrypted_comment_regex, "unencrypted_comment_regex"),
+        ),
+        (
+            "encrypted_comment_regex",
+            pick(&args.encrypted_comment_regex, "encrypted_comment_regex"),
+        ),
     ];
     let crypt_rule = CryptRule::from_fields(fields.iter().map(|(f, v)| (*f, v.as_str())))
         .map_err(|e| CliError::from(sops_core::Error::from(e)))?;
@@ -88,7 +107,10 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
     let input = target.read()?;
     let tree = file::parse_plain(target.input, &input)?;
     if file::has_metadata(target.output, &tree) {
-        return Err(sops_core::Error::AlreadyEncrypted { format: target.output }.into());
+        return Err(sops_core::Error::AlreadyEncrypted {
+            format: target.output,
+        }
+        .into());
     }
     let ring = sops_core::Keyring::new().with_source(crate::cmd::gpg());
     let out = DecryptedFile::create(target.input, tree, &options, &ring)?

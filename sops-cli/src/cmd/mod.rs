@@ -56,8 +56,16 @@ impl Target {
             .or_else(|| args.file.as_ref().map(|f| f.to_string_lossy().into_owned()))
             .unwrap_or_default();
         let by_name = Format::from_path(&name);
-        let input = args.input_type.as_deref().and_then(Format::from_name).unwrap_or(by_name);
-        let output = args.output_type.as_deref().and_then(Format::from_name).unwrap_or(by_name);
+        let input = args
+            .input_type
+            .as_deref()
+            .and_then(Format::from_name)
+            .unwrap_or(by_name);
+        let output = args
+            .output_type
+            .as_deref()
+            .and_then(Format::from_name)
+            .unwrap_or(by_name);
         Ok(Self {
             file: args.file.clone(),
             name,
@@ -86,11 +94,17 @@ impl Target {
 }
 
 /// Store settings: `.sops.yaml` `stores`, then `--indent`.
-pub fn store_options(config: Option<&Loaded>, indent: Option<i64>) -> Result<StoreOptions, CliError> {
+pub fn store_options(
+    config: Option<&Loaded>,
+    indent: Option<i64>,
+) -> Result<StoreOptions, CliError> {
     let mut opts = config.map(|c| c.config.stores).unwrap_or_default();
     if let Some(i) = indent {
         if i < -1 {
-            return Err(CliError::new(codes::GENERIC, format!("invalid --indent {i}")));
+            return Err(CliError::new(
+                codes::GENERIC,
+                format!("invalid --indent {i}"),
+            ));
         }
         if i >= 0 {
             opts.yaml_indent = if i == 0 { 4 } else { i as usize };

@@ -6,7 +6,10 @@ use std::process::{Command, Output};
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The corpus copied from the reference material.
@@ -52,7 +55,9 @@ pub fn hermetic(program: &Path, home: &Path) -> Command {
 pub fn key_file(dir: &Path, names: &[&str]) -> PathBuf {
     let mut text = String::new();
     for n in names {
-        text.push_str(&std::fs::read_to_string(corpus().join("keys").join(format!("{n}.txt"))).unwrap());
+        text.push_str(
+            &std::fs::read_to_string(corpus().join("keys").join(format!("{n}.txt"))).unwrap(),
+        );
         text.push('\n');
     }
     let p = dir.join("keys.txt");
@@ -75,7 +80,11 @@ pub fn gnupg_home(dir: &Path) -> PathBuf {
         .arg(corpus().join("keys/pgp-secret.asc"))
         .output()
         .expect("gpg must be installed (scripts/setup-test-tools)");
-    assert!(out.status.success(), "gpg import: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "gpg import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     home
 }
 

@@ -53,7 +53,11 @@ impl Gpg {
             .map_err(|e| format!("gpg failed: {e}"))?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let last = stderr.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("");
+            let last = stderr
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .last()
+                .unwrap_or("");
             return Err(format!("gpg exited with {}: {}", out.status, last.trim()));
         }
         Ok(Zeroizing::new(out.stdout))
@@ -86,7 +90,9 @@ impl KeySource for Gpg {
         ]);
         Some(
             self.run(cmd, secret)
-                .map_err(|e| KeyError::new(key, format!("could not encrypt data key with PGP key: {e}")))
+                .map_err(|e| {
+                    KeyError::new(key, format!("could not encrypt data key with PGP key: {e}"))
+                })
                 .and_then(|out| {
                     let enc = String::from_utf8_lossy(&out).trim().to_owned();
                     let created = Timestamp::now_utc().to_rfc3339();
@@ -106,10 +112,15 @@ impl KeySource for Gpg {
         cmd.arg("-d");
         Some(
             self.run(cmd, key.enc().as_bytes())
-                .map_err(|e| KeyError::new(key, format!("could not decrypt data key with PGP key: {e}")))
+                .map_err(|e| {
+                    KeyError::new(key, format!("could not decrypt data key with PGP key: {e}"))
+                })
                 .and_then(|out| {
                     if out.is_empty() {
-                        Err(KeyError::new(key, "could not decrypt data key with PGP key: gpg returned nothing"))
+                        Err(KeyError::new(
+                            key,
+                            "could not decrypt data key with PGP key: gpg returned nothing",
+                        ))
                     } else {
                         Ok(out)
                     }

@@ -1,0 +1,846 @@
+//! The parser: saphyr-parser events for structure, a scan of the source for comments, and an
+//! attachment step that places each comment where yaml.v3 + sops' `nodeToTreeValue` put it.
+
+use std::collections::{HashMap, HashSet};
+
+use base64::Engine;
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+
+use super::resolve::{Resolved, parse_timestamp, resolve_plain};
+use super::{MAX_DEPTH, err};
+use crate::store::{StoreError, StoreErrorKind};
+use crate::tree::{Branch, Item, Tree, Value};
+
+/// Upper bound on values created by alias expansion (guards against "billion laughs").
+const MAX_EXPANDED_NODES: usize = 5_000_000;
+
+/// A position: 1-based line, 0-based column in characters.
+type Pos = (usize, usize);
+
+struct Comment {
+    pos: Pos,
+    text: String,
+    /// Content precedes the comment on its line.
+    inline: bool,
+    /// The comment is the first of a group that directly follows content and is followed by a
+    /// blank line (yaml.v3 makes such a group a foot comment of the prior token).
+    foot_group: bool,
+}
+
+enum Frame {
+    Map {
+        items: Vec<Item>,
+        pending: Option<(String, usize)>,
+        child_open: bool,
+        deferred: Vec<Item>,
+        indent: usize,
+        cur_line: usize,
+        cur_idx: usize,
+        keys: HashSet<String>,
+        anchor: usize,
+    },
+    Seq {
+        items: Vec<Value>,
+        child_open: bool,
+        deferred: Vec<Value>,
+        indent: usize,
+        cur_line: usize,
+        cur_idx: usize,
+        anchor: usize,
+    },
+}
+
+impl Frame {
+    fn indent(&self) -> usize {
+        match self {
+            Self::Map { indent, .. } | Self::Seq { indent, .. } => *indent,
+        }
+    }
+
+    /// Appends a comment at the current end, after a pair/item still being built.
+    fn push_comment_end(&mut self, text: String) {
+        match self {
+            Self::Map {
+                items,
+                deferred,
+                child_open,
+                ..
+            } => {
+                if *child_open {
+                    deferred.push(Item::Comment(text));
+                } else {
+                    items.push(Item::Comment(text));
+                }
+            }
+            Self::Seq {
+                items,
+                deferred,
+                child_open,
+                ..
+            } => {
+                if *child_open {
+                    deferred.push(Value::Comment(text));
+                } else {
+                    items.push(Value::Comment(text));
+                }
+            }
+        }
+    }
+
+    /// Inserts a line comment before the current pair/item.
+    fn push_comment_before_current(&mut self, text: String) -> bool {
+        match self {
+            Self::Map {
+                items,
+                pending,
+                cur_idx,
+                cur_line,
+                ..
+            } => {
+                if pending.is_some() {
+                    if *cur_idx <= items.len() {
+                        items.insert(*cur_idx, Item::Comment(text));
+                    } else {
+                        items.push(Item::Comment(text));
+                    }
+                    *cur_idx += 1;
+                    return true;
+                }
+                if *cur_line == 0 {
+                    return false;
+                }
+                let at = (*cur_idx).min(items.len());
+                items.insert(at, Item::Comment(text));
+                *cur_idx += 1;
+                true
+            }
+            Self::Seq {
+                items,
+                child_open,
+                cur_idx,
+                cur_line,
+                ..
+            } => {
+                if *cur_line == 0 && !*child_open {
+                    return false;
+                }
+                let at = (*cur_idx).min(items.len());
+                items.insert(at, Value::Comment(text));
+                *cur_idx += 1;
+                true
+            }
+        }
+    }
+}
+
+struct Builder<'s> {
+    src: &'s str,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Value, usize)>,
+    expanded: usize,
+    /// Comments for the collection about to be opened.
+    pending_open: Vec<String>,
+    doc_index: usize,
+    /// The end line of the last content event.
+    last_content_line: usize,
+    last_was_key: bool,
+}
+
+fn loc(e: StoreError, p: Pos) -> StoreError {
+    e.at(p.0, p.1 + 1)
+}
+
+fn pos_of(m: &saphyr_parser::Marker) -> Pos {
+    (m.line(), m.col())
+}
+
+pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
+    let src = std::str::from_utf8(input).map_err(|e| {
+        err(StoreErrorKind::Syntax, "input is not valid UTF-8")
+            .at(line_of_byte(input, e.valid_up_to()), 1)
+    })?;
+    let src = src.strip_prefix('\u{FEFF}').unwrap_or(src);
+    // 1. Events, with an early depth check so hostile nesting never builds deep structures.
+    let mut events: Vec<(Event<'_>, Span)> = Vec::new();
+    let mut depth = 0usize;
+    for ev in Parser::new_from_str(src) {
+        let (ev, span) = ev.map_err(|e| {
+            let m = e.marker();
+            err(StoreErrorKind::Syntax, format!("invalid YAML: {}", e.info()))
+                .at(m.line(), m.col() + 1)
+        })?;
+        match ev {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(loc(
+                        err(StoreErrorKind::Unsupported, "nesting too deep"),
+                        pos_of(&span.start),
+                    ));
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        events.push((ev, span));
+    }
+    // 2. Comments.
+    let comments = scan_comments(src, &events);
+    // 3. Build.
+    let mut b = Builder {
+        src,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        expanded: 0,
+        pending_open: Vec::new(),
+        doc_index: 0,
+        last_content_line: 0,
+        last_was_key: false,
+    };
+    b.run(&events, comments)
+}
+
+fn line_of_byte(input: &[u8], at: usize) -> usize {
+    input[..at.min(input.len())].iter().filter(|&&c| c == b'\n').count() + 1
+}
+
+/// Finds every comment token: `#` at line start or after a blank, outside scalars.
+fn scan_comments(src: &str, events: &[(Event<'_>, Span)]) -> Vec<Comment> {
+    // Opaque regions: scalar spans (double-quoted ones re-measured: saphyr's span may run over
+    // a trailing comment).
+    let lines: Vec<&str> = src.split('\n').collect();
+    let mut regions: Vec<(Pos, Pos)> = Vec::new();
+    let mut content_lines: HashSet<usize> = HashSet::new();
+    for (ev, span) in events {
+        let start = pos_of(&span.start);
+        let mut end = pos_of(&span.end);
+        match ev {
+            Event::Scalar(_, style, _, _) => {
+                if *style == ScalarStyle::DoubleQuoted {
+                    end = double_quoted_end(&lines, start).unwrap_or(end);
+                }
+                if start != end {
+                    regions.push((start, end));
+                }
+                for l in start.0..=end.0 {
+                    content_lines.insert(l);
+                }
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) | Event::Alias(_) => {
+                content_lines.insert(start.0);
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if start != end {
+                    content_lines.insert(start.0);
+                }
+            }
+            _ => {}
+        }
+    }
+    regions.sort();
+    let in_region = |p: Pos| -> bool {
+        let idx = regions.partition_point(|r| r.0 <= p);
+        // Regions do not overlap; check the last one starting at or before p.
+        idx > 0 && regions[idx - 1].1 > p
+    };
+    let mut out: Vec<Comment> = Vec::new();
+    let mut prev_blank_or_comment_line = 0usize;
+    for (li, line) in lines.iter().enumerate() {
+        let lno = li + 1;
+        let mut prev: Option<char> = None;
+        let mut found = None;
+        let mut has_content_before = false;
+        for (col, c) in line.chars().enumerate() {
+            if c == '#' && matches!(prev, None | Some(' ' | '\t')) && !in_region((lno, col)) {
+                found = Some(col);
+                break;
+            }
+            if !matches!(c, ' ' | '\t' | '\r') {
+                has_content_before = true;
+            }
+            prev = Some(c);
+        }
+        if let Some(col) = found {
+            let text: String = line.chars().skip(col + 1).collect();
+            let text = text.strip_suffix('\r').map(str::to_owned).unwrap_or(text);
+            out.push(Comment {
+                pos: (lno, col),
+                text,
+                inline: has_content_before,
+                foot_group: false,
+            });
+        }
+        let _ = &mut prev_blank_or_comment_line;
+    }
+    // Foot groups: own-line comment groups starting right after a content line and followed
+    // by a blank line.
+    let is_blank = |l: usize| lines.get(l - 1).is_some_and(|s| s.trim().is_empty());
+    let mut i = 0;
+    while i < out.len() {
+        if out[i].inline {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut j = i;
+        while j + 1 < out.len() && !out[j + 1].inline && out[j + 1].pos.0 == out[j].pos.0 + 1 {
+            j += 1;
+        }
+        let first_line = out[start].pos.0;
+        let last_line = out[j].pos.0;
+        let after_content = first_line > 1 && content_lines.contains(&(first_line - 1));
+        let blank_after = last_line < lines.len() && is_blank(last_line + 1);
+        if after_content && blank_after {
+            for c in &mut out[start..=j] {
+                c.foot_group = true;
+            }
+        }
+        i = j + 1;
+    }
+    out
+}
+
+/// The end of a double-quoted scalar starting at `start` (the opening quote).
+fn double_quoted_end(lines: &[&str], start: Pos) -> Option<Pos> {
+    let mut l = start.0;
+    let mut first = true;
+    let mut escaped = false;
+    loop {
+        let line = lines.get(l - 1)?;
+        let skip = if first { start.1 + 1 } else { 0 };
+        for (col, c) in line.chars().enumerate().skip(skip) {
+            if escaped {
+                escaped = false;
+                continue;
+            }
+            match c {
+                '\\' => escaped = true,
+                '"' => return Some((l, col + 1)),
+                _ => {}
+            }
+        }
+        escaped = false;
+        first = false;
+        l += 1;
+    }
+}
+
+fn tag_name(tag: &Tag) -> String {
+    if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" {
+        format!("!!{}", tag.suffix)
+    } else {
+        format!("{}{}", tag.handle, tag.suffix)
+    }
+}
+
+impl Builder<'_> {
+    fn run(&mut self, events: &[(Event<'_>, Span)], comments: Vec<Comment>) -> Result<Tree, StoreError> {
+        let mut tree = Tree::default();
+        let mut ci = 0usize;
+        let mut doc_root: Option<Value> = None;
+        let mut doc_comments: Vec<String> = Vec::new();
+        for (i, (ev, span)) in events.iter().enumerate() {
+            let start = pos_of(&span.start);
+            // Flush the comments that precede this event.
+            while ci < comments.len() && comments[ci].pos < start {
+                let c = &comments[ci];
+                if !self.place_comment(c, events, i) {
+                    doc_comments.push(c.text.clone());
+                }
+                ci += 1;
+            }
+            match ev {
+                Event::StreamStart | Event::Nothing => {}
+                Event::StreamEnd => {}
+                Event::DocumentStart(_) => {
+                    doc_root = None;
+                    self.stack.clear();
+                }
+                Event::DocumentEnd => {
+                    // Remaining comments located before the next document belong to this one.
+                    let next_start = events
+                        .get(i + 1)
+                        .map(|(_, s)| pos_of(&s.start))
+                        .unwrap_or((usize::MAX, 0));
+                    let _ = next_start;
+                    let branch = match doc_root.take() {
+                        None => {
+                            let mut b = Branch::new();
+                            for c in doc_comments.drain(..) {
+                                b.push_comment(c);
+                            }
+                            for c in self.pending_open.drain(..) {
+                                b.push_comment(c);
+                            }
+                            b
+                        }
+                        Some(Value::Map(mut b)) => {
+                            if !doc_comments.is_empty() {
+                                let mut items: Vec<Item> =
+                                    doc_comments.drain(..).map(Item::Comment).collect();
+                                items.append(&mut b.items);
+                                b.items = items;
+                            }
+                            b
+                        }
+                        Some(Value::Null) => {
+                            let mut b = Branch::new();
+                            for c in doc_comments.drain(..) {
+                                b.push_comment(c);
+                            }
+                            b
+                        }
+                        Some(Value::List(_)) => {
+                            return Err(loc(
+                                err(
+                                    StoreErrorKind::Unsupported,
+                                    "YAML documents that are sequences are not supported",
+                                ),
+                                start,
+                            ));
+                        }
+                        Some(_) => {
+                            return Err(loc(
+                                err(
+                                    StoreErrorKind::Unsupported,
+                                    "YAML documents that are values are not supported",
+                                ),
+                                start,
+                            ));
+                        }
+                    };
+                    self.doc_index += 1;
+                    tree.branches.push(branch);
+                }
+                Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag) => {
+                    let _ = tag;
+                    let is_map = matches!(ev, Event::MappingStart(..));
+                    let indent = self.collection_indent(is_map, start);
+                    self.mark_child_open();
+                    let head = std::mem::take(&mut self.pending_open);
+                    let frame = if is_map {
+                        Frame::Map {
+                            items: head.into_iter().map(Item::Comment).collect(),
+                            pending: None,
+                            child_open: false,
+                            deferred: Vec::new(),
+                            indent,
+                            cur_line: 0,
+                            cur_idx: 0,
+                            keys: HashSet::new(),
+                            anchor: *anchor,
+                        }
+                    } else {
+                        Frame::Seq {
+                            items: head.into_iter().map(Value::Comment).collect(),
+                            child_open: false,
+                            deferred: Vec::new(),
+                            indent,
+                            cur_line: 0,
+                            cur_idx: 0,
+                            anchor: *anchor,
+                        }
+                    };
+                    if self.stack.is_empty() && !is_map {
+                        // Still build it, the document check reports the error.
+                    }
+                    self.stack.push(frame);
+                    self.last_content_line = start.0;
+                    self.last_was_key = false;
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    let Some(frame) = self.stack.pop() else {
+                        return Err(err(StoreErrorKind::Syntax, "unbalanced collection end"));
+                    };
+                    let (value, anchor) = match frame {
+                        Frame::Map {
+                            items,
+                            pending,
+                            anchor,
+                            ..
+                        } => {
+                            if pending.is_some() {
+                                return Err(err(StoreErrorKind::Syntax, "mapping key without value"));
+                            }
+                            (Value::Map(Branch { items }), anchor)
+                        }
+                        Frame::Seq { items, anchor, .. } => (Value::List(items), anchor),
+                    };
+                    self.finish_value(value, anchor, start, &mut doc_root)?;
+                }
+                Event::Scalar(text, style, anchor, tag) => {
+                    let is_key = matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
+                    if is_key {
+                        let key = self.scalar_key(text, *style, tag.as_deref(), start)?;
+                        self.push_key(key, text, start)?;
+                        if *anchor != 0 {
+                            self.anchors
+                                .insert(*anchor, (Value::Str(text.to_string()), 0));
+                        }
+                        self.last_content_line = pos_of(&span.end).0;
+                        self.last_was_key = true;
+                        continue;
+                    }
+                    let v = scalar_value(text, *style, tag.as_deref()).map_err(|e| loc(e, start))?;
+                    self.mark_item_start(start.0);
+                    self.last_content_line = pos_of(&span.end).0;
+                    self.last_was_key = false;
+                    self.finish_value(v, *anchor, start, &mut doc_root)?;
+                }
+                Event::Alias(id) => {
+                    let Some((v, d)) = self.anchors.get(id) else {
+                        return Err(loc(err(StoreErrorKind::Syntax, "unknown anchor"), start));
+                    };
+                    if d + self.stack.len() > MAX_DEPTH {
+                        return Err(loc(err(StoreErrorKind::Unsupported, "nesting too deep"), start));
+                    }
+                    let mut count = 0usize;
+                    let v = clone_value(v, &mut count);
+                    self.expanded += count;
+                    if self.expanded > MAX_EXPANDED_NODES {
+                        return Err(loc(
+                            err(StoreErrorKind::Unsupported, "too many alias expansions"),
+                            start,
+                        ));
+                    }
+                    let is_key = matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
+                    if is_key {
+                        let Value::Str(k) = v else {
+                            return Err(loc(
+                                err(StoreErrorKind::Unsupported, "only string keys are supported"),
+                                start,
+                            ));
+                        };
+                        let k2 = k.clone();
+                        self.push_key(k, &k2, start)?;
+                        self.last_was_key = true;
+                        continue;
+                    }
+                    self.mark_item_start(start.0);
+                    self.last_content_line = pos_of(&span.end).0;
+                    self.last_was_key = false;
+                    self.finish_value(v, 0, start, &mut doc_root)?;
+                }
+            }
+        }
+        let _ = self.src;
+        Ok(tree)
+    }
+
+    fn collection_indent(&self, _is_map: bool, start: Pos) -> usize {
+        start.1
+    }
+
+    fn mark_item_start(&mut self, line: usize) {
+        if let Some(Frame::Seq {
+            items,
+            cur_line,
+            cur_idx,
+            ..
+        }) = self.stack.last_mut()
+        {
+            *cur_line = line;
+            *cur_idx = items.len();
+        }
+    }
+
+    /// A collection starts as the value/item of the innermost frame.
+    fn mark_child_open(&mut self) {
+        let line = self.last_content_line;
+        match self.stack.last_mut() {
+            Some(Frame::Map { child_open, .. }) => *child_open = true,
+            Some(Frame::Seq {
+                items,
+                child_open,
+                cur_line,
+                cur_idx,
+                ..
+            }) => {
+                *child_open = true;
+                *cur_line = line.max(1);
+                *cur_idx = items.len();
+            }
+            None => {}
+        }
+    }
+
+    fn push_key(&mut self, key: String, raw: &str, start: Pos) -> Result<(), StoreError> {
+        let check_dups = self.doc_index == 0;
+        if let Some(Frame::Map {
+            items,
+            pending,
+            keys,
+            cur_line,
+            cur_idx,
+            ..
+        }) = self.stack.last_mut()
+        {
+            // yaml.v3 rejects duplicates on the raw key text; sops only runs that check on the
+            // first document (`Decode(map[string]interface{})` reads one document).
+            if check_dups && !keys.insert(raw.to_owned()) {
+                return Err(loc(
+                    err(
+                        StoreErrorKind::DuplicateKey,
+                        format!("mapping key {key:?} already defined"),
+                    ),
+                    start,
+                ));
+            }
+            *pending = Some((key, start.0));
+            *cur_line = start.0;
+            *cur_idx = items.len();
+        }
+        Ok(())
+    }
+
+    fn scalar_key(
+        &self,
+        text: &str,
+        style: ScalarStyle,
+        tag: Option<&Tag>,
+        start: Pos,
+    ) -> Result<String, StoreError> {
+        let v = scalar_value(text, style, tag).map_err(|e| loc(e, start))?;
+        match v {
+            Value::Str(s) => Ok(s),
+            _ => Err(loc(
+                err(StoreErrorKind::Unsupported, "only string keys are supported"),
+                start,
+            )),
+        }
+    }
+
+    fn finish_value(
+        &mut self,
+        value: Value,
+        anchor: usize,
+        start: Pos,
+        doc_root: &mut Option<Value>,
+    ) -> Result<(), StoreError> {
+        if anchor != 0 {
+            let mut count = 0;
+            let d = value_depth(&value);
+            self.anchors.insert(anchor, (clone_value(&value, &mut count), d));
+        }
+        match self.stack.last_mut() {
+            None => {
+                *doc_root = Some(value);
+            }
+            Some(Frame::Map {
+                items,
+                pending,
+                child_open,
+                deferred,
+                ..
+            }) => {
+                let Some((key, _)) = pending.take() else {
+                    return Err(loc(
+                        err(StoreErrorKind::Unsupported, "only string keys are supported"),
+                        start,
+                    ));
+                };
+                items.push(Item::Pair { key, value });
+                *child_open = false;
+                items.append(deferred);
+            }
+            Some(Frame::Seq {
+                items,
+                child_open,
+                deferred,
+                ..
+            }) => {
+                items.push(value);
+                *child_open = false;
+                items.append(deferred);
+            }
+        }
+        Ok(())
+    }
+
+    /// Places one comment; `false` when no collection is open (document-level comment).
+    fn place_comment(&mut self, c: &Comment, events: &[(Event<'_>, Span)], next: usize) -> bool {
+        let text = c.text.clone();
+        if self.stack.is_empty() {
+            // Before the root collection: it opens with these comments.
+            let opens = events[next..].iter().find(|(e, _)| {
+                !matches!(e, Event::DocumentStart(_) | Event::StreamStart | Event::Nothing)
+            });
+            if matches!(opens, Some((Event::MappingStart(..) | Event::SequenceStart(..), _))) {
+                self.pending_open.push(text);
+                return true;
+            }
+            return false;
+        }
+        if c.inline {
+            // A line comment belongs to the innermost pair/item that is current.
+            for idx in (0..self.stack.len()).rev() {
+                if self.stack[idx].push_comment_before_current(text.clone()) {
+                    return true;
+                }
+            }
+            self.stack[0].push_comment_end(text);
+            return true;
+        }
+        // Own-line comment: look at what comes next.
+        let mut closes = 0usize;
+        let mut next_ev = None;
+        for (e, _) in &events[next..] {
+            match e {
+                Event::MappingEnd | Event::SequenceEnd => closes += 1,
+                other => {
+                    next_ev = Some(other);
+                    break;
+                }
+            }
+        }
+        let cc = c.pos.1;
+        let innermost_fitting = |stack: &[Frame]| -> usize {
+            (0..stack.len())
+                .rev()
+                .find(|&i| stack[i].indent() <= cc)
+                .unwrap_or(0)
+        };
+        let doc_ends = closes >= self.stack.len()
+            || !matches!(
+                next_ev,
+                Some(Event::Scalar(..) | Event::Alias(_) | Event::MappingStart(..) | Event::SequenceStart(..))
+            );
+        if doc_ends {
+            let t = innermost_fitting(&self.stack);
+            self.stack[t].push_comment_end(text);
+            return true;
+        }
+        let c_idx = self.stack.len() - 1 - closes;
+        let foot = (closes > 0 && cc > self.stack[c_idx].indent())
+            || (c.foot_group && !self.last_was_key);
+        if foot {
+            let t = innermost_fitting(&self.stack);
+            if t >= c_idx {
+                self.stack[t].push_comment_end(text);
+                return true;
+            }
+        }
+        let descend = matches!(self.stack[c_idx], Frame::Map { .. })
+            && matches!(next_ev, Some(Event::MappingStart(..) | Event::SequenceStart(..)))
+            && closes == 0;
+        if descend {
+            self.pending_open.push(text);
+        } else {
+            self.stack[c_idx].push_comment_end(text);
+        }
+        true
+    }
+}
+
+fn value_depth(v: &Value) -> usize {
+    match v {
+        Value::Map(b) => {
+            1 + b
+                .items
+                .iter()
+                .map(|i| match i {
+                    Item::Pair { value, .. } => value_depth(value),
+                    Item::Comment(_) => 0,
+                })
+                .max()
+                .unwrap_or(0)
+        }
+        Value::List(l) => 1 + l.iter().map(value_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Deep copy (the tree types are not `Clone`); depth is bounded by `MAX_DEPTH`.
+fn clone_value(v: &Value, count: &mut usize) -> Value {
+    *count += 1;
+    match v {
+        Value::Null => Value::Null,
+        Value::Bool(b) => Value::Bool(*b),
+        Value::Int(i) => Value::Int(*i),
+        Value::Float(f) => Value::Float(*f),
+        Value::Str(s) => Value::Str(s.clone()),
+        Value::Bytes(b) => Value::Bytes(b.clone()),
+        Value::Time(t) => Value::Time(*t),
+        Value::Comment(c) => Value::Comment(c.clone()),
+        Value::List(l) => Value::List(l.iter().map(|x| clone_value(x, count)).collect()),
+        Value::Map(b) => Value::Map(Branch {
+            items: b
+                .items
+                .iter()
+                .map(|i| match i {
+                    Item::Pair { key, value } => Item::Pair {
+                        key: key.clone(),
+                        value: clone_value(value, count),
+                    },
+                    Item::Comment(c) => Item::Comment(c.clone()),
+                })
+                .collect(),
+        }),
+    }
+}
+
+/// Types one scalar as yaml.v3 `Node.Decode(&interface{})` does.
+fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, StoreError> {
+    let tag = tag.map(tag_name);
+    let quoted = !matches!(style, ScalarStyle::Plain);
+    match tag.as_deref() {
+        None => {
+            if quoted {
+                return Ok(Value::Str(text.to_owned()));
+            }
+            resolved_to_value(text, resolve_plain(text))
+        }
+        Some("!!str") | Some("!") => Ok(Value::Str(text.to_owned())),
+        Some("!!binary") => {
+            let cleaned: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(cleaned.as_bytes())
+                .map_err(|_| err(StoreErrorKind::Syntax, "!!binary value contains invalid base64 data"))?;
+            match String::from_utf8(bytes) {
+                Ok(s) => Ok(Value::Str(s)),
+                Err(e) => Ok(Value::Bytes(e.into_bytes())),
+            }
+        }
+        Some("!!timestamp") => match parse_timestamp(text) {
+            Some(t) => Ok(Value::Time(t)),
+            None => Err(err(StoreErrorKind::Syntax, "cannot decode value as !!timestamp")),
+        },
+        Some(t @ ("!!int" | "!!float" | "!!bool" | "!!null")) => {
+            let r = resolve_plain(text);
+            let ok = matches!(
+                (t, &r),
+                ("!!int", Resolved::Int(_) | Resolved::Uint)
+                    | ("!!float", Resolved::Float(_) | Resolved::Int(_))
+                    | ("!!bool", Resolved::Bool(_))
+                    | ("!!null", Resolved::Null)
+            );
+            if !ok {
+                return Err(err(StoreErrorKind::Syntax, format!("cannot decode value as {t}")));
+            }
+            if let ("!!float", Resolved::Int(i)) = (t, &r) {
+                return Ok(Value::Float(*i as f64));
+            }
+            resolved_to_value(text, r)
+        }
+        // Unknown tags: yaml.v3 keeps the string value and drops the tag.
+        Some(_) => Ok(Value::Str(text.to_owned())),
+    }
+}
+
+fn resolved_to_value(text: &str, r: Resolved) -> Result<Value, StoreError> {
+    Ok(match r {
+        Resolved::Null => Value::Null,
+        Resolved::Bool(b) => Value::Bool(b),
+        Resolved::Int(i) => Value::Int(i),
+        Resolved::Uint => {
+            // sops: "Cannot walk value, unknown type: uint64".
+            return Err(err(
+                StoreErrorKind::Unsupported,
+                "unknown type: uint64 (integer beyond the int64 range)",
+            ));
+        }
+        Resolved::Float(f) => Value::Float(f),
+        Resolved::Time(t) => Value::Time(t),
+        Resolved::Merge | Resolved::Str => Value::Str(text.to_owned()),
+    })
+}

@@ -461,10 +461,8 @@ fn encrypt_tree(
     let mut walker = Walker::new(&rule, |v: &mut Value, leaf: walk::Leaf<'_>| {
         let is_comment = matches!(v, Value::Comment(_));
         let plain = cipher::plaintext_bytes(v);
-        if (!mac_only || leaf.encrypted) && !is_comment {
-            if let Some(p) = &plain {
-                hasher.update(&p[..]);
-            }
+        if let (true, Some(p)) = ((!mac_only || leaf.encrypted) && !is_comment, &plain) {
+            hasher.update(&p[..]);
         }
         if leaf.encrypted {
             let aad = walk::aad(leaf.path);
@@ -534,10 +532,9 @@ fn decrypt_tree(
                 }
             }
         }
-        if (!mac_only || leaf.encrypted) && !matches!(v, Value::Comment(_)) {
-            if let Some(p) = cipher::plaintext_bytes(v) {
-                hasher.update(&p[..]);
-            }
+        let hashed = (!mac_only || leaf.encrypted) && !matches!(v, Value::Comment(_));
+        if let (true, Some(p)) = (hashed, cipher::plaintext_bytes(v)) {
+            hasher.update(&p[..]);
         }
         Ok::<(), Error>(())
     });

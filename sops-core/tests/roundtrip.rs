@@ -70,9 +70,12 @@ impl G {
             Self::Float(f) => Value::Float(*f),
             Self::Int(i) => Value::Int(*i),
             Self::Map(pairs) => {
+                // Keys are unique within a mapping (YAML rejects duplicates).
                 let mut b = Branch::new();
                 for (k, v) in pairs {
-                    b.push(k.clone(), v.value());
+                    if b.get(k).is_none() {
+                        b.push(k.clone(), v.value());
+                    }
                 }
                 Value::Map(b)
             }
@@ -86,6 +89,9 @@ type Doc = Vec<(String, G, Option<String>)>;
 fn to_tree(doc: &Doc) -> Tree {
     let mut b = Branch::new();
     for (k, v, comment) in doc {
+        if b.get(k).is_some() {
+            continue;
+        }
         if let Some(c) = comment {
             b.push_comment(format!(" {c}"));
         }

@@ -53,11 +53,7 @@ impl Gpg {
             .map_err(|e| format!("gpg failed: {e}"))?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let last = stderr
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .last()
-                .unwrap_or("");
+            let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
             return Err(format!("gpg exited with {}: {}", out.status, last.trim()));
         }
         Ok(Zeroizing::new(out.stdout))
@@ -93,13 +89,14 @@ impl KeySource for Gpg {
                 .map_err(|e| {
                     KeyError::new(key, format!("could not encrypt data key with PGP key: {e}"))
                 })
-                .and_then(|out| {
+                .map(|out| {
+                    // sops trims gpg's output, hence `enc: |-` in YAML.
                     let enc = String::from_utf8_lossy(&out).trim().to_owned();
                     let created = Timestamp::now_utc().to_rfc3339();
-                    Ok(MasterKey::new(
+                    MasterKey::new(
                         KeyKind::Pgp,
                         &[("created_at", &created), ("enc", &enc), ("fp", &fp)],
-                    ))
+                    )
                 }),
         )
     }

@@ -166,8 +166,11 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     for ev in Parser::new_from_str(src) {
         let (ev, span) = ev.map_err(|e| {
             let m = e.marker();
-            err(StoreErrorKind::Syntax, format!("invalid YAML: {}", e.info()))
-                .at(m.line(), m.col() + 1)
+            err(
+                StoreErrorKind::Syntax,
+                format!("invalid YAML: {}", e.info()),
+            )
+            .at(m.line(), m.col() + 1)
         })?;
         match ev {
             Event::MappingStart(..) | Event::SequenceStart(..) => {
@@ -201,7 +204,11 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
 }
 
 fn line_of_byte(input: &[u8], at: usize) -> usize {
-    input[..at.min(input.len())].iter().filter(|&&c| c == b'\n').count() + 1
+    input[..at.min(input.len())]
+        .iter()
+        .filter(|&&c| c == b'\n')
+        .count()
+        + 1
 }
 
 /// Finds every comment token: `#` at line start or after a blank, outside scalars.
@@ -334,7 +341,11 @@ fn tag_name(tag: &Tag) -> String {
 }
 
 impl Builder<'_> {
-    fn run(&mut self, events: &[(Event<'_>, Span)], comments: Vec<Comment>) -> Result<Tree, StoreError> {
+    fn run(
+        &mut self,
+        events: &[(Event<'_>, Span)],
+        comments: Vec<Comment>,
+    ) -> Result<Tree, StoreError> {
         let mut tree = Tree::default();
         let mut ci = 0usize;
         let mut doc_root: Option<Value> = None;
@@ -460,7 +471,10 @@ impl Builder<'_> {
                             ..
                         } => {
                             if pending.is_some() {
-                                return Err(err(StoreErrorKind::Syntax, "mapping key without value"));
+                                return Err(err(
+                                    StoreErrorKind::Syntax,
+                                    "mapping key without value",
+                                ));
                             }
                             (Value::Map(Branch { items }), anchor)
                         }
@@ -469,7 +483,8 @@ impl Builder<'_> {
                     self.finish_value(value, anchor, start, &mut doc_root)?;
                 }
                 Event::Scalar(text, style, anchor, tag) => {
-                    let is_key = matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
+                    let is_key =
+                        matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
                     if is_key {
                         let key = self.scalar_key(text, *style, tag.as_deref(), start)?;
                         self.push_key(key, text, start)?;
@@ -481,7 +496,8 @@ impl Builder<'_> {
                         self.last_was_key = true;
                         continue;
                     }
-                    let v = scalar_value(text, *style, tag.as_deref()).map_err(|e| loc(e, start))?;
+                    let v =
+                        scalar_value(text, *style, tag.as_deref()).map_err(|e| loc(e, start))?;
                     self.mark_item_start(start.0);
                     self.last_content_line = pos_of(&span.end).0;
                     self.last_was_key = false;
@@ -492,7 +508,10 @@ impl Builder<'_> {
                         return Err(loc(err(StoreErrorKind::Syntax, "unknown anchor"), start));
                     };
                     if d + self.stack.len() > MAX_DEPTH {
-                        return Err(loc(err(StoreErrorKind::Unsupported, "nesting too deep"), start));
+                        return Err(loc(
+                            err(StoreErrorKind::Unsupported, "nesting too deep"),
+                            start,
+                        ));
                     }
                     let mut count = 0usize;
                     let v = clone_value(v, &mut count);
@@ -503,11 +522,15 @@ impl Builder<'_> {
                             start,
                         ));
                     }
-                    let is_key = matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
+                    let is_key =
+                        matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
                     if is_key {
                         let Value::Str(k) = v else {
                             return Err(loc(
-                                err(StoreErrorKind::Unsupported, "only string keys are supported"),
+                                err(
+                                    StoreErrorKind::Unsupported,
+                                    "only string keys are supported",
+                                ),
                                 start,
                             ));
                         };
@@ -604,7 +627,10 @@ impl Builder<'_> {
         match v {
             Value::Str(s) => Ok(s),
             _ => Err(loc(
-                err(StoreErrorKind::Unsupported, "only string keys are supported"),
+                err(
+                    StoreErrorKind::Unsupported,
+                    "only string keys are supported",
+                ),
                 start,
             )),
         }
@@ -620,7 +646,8 @@ impl Builder<'_> {
         if anchor != 0 {
             let mut count = 0;
             let d = value_depth(&value);
-            self.anchors.insert(anchor, (clone_value(&value, &mut count), d));
+            self.anchors
+                .insert(anchor, (clone_value(&value, &mut count), d));
         }
         match self.stack.last_mut() {
             None => {
@@ -635,7 +662,10 @@ impl Builder<'_> {
             }) => {
                 let Some((key, _)) = pending.take() else {
                     return Err(loc(
-                        err(StoreErrorKind::Unsupported, "only string keys are supported"),
+                        err(
+                            StoreErrorKind::Unsupported,
+                            "only string keys are supported",
+                        ),
                         start,
                     ));
                 };
@@ -663,9 +693,15 @@ impl Builder<'_> {
         if self.stack.is_empty() {
             // Before the root collection: it opens with these comments.
             let opens = events[next..].iter().find(|(e, _)| {
-                !matches!(e, Event::DocumentStart(_) | Event::StreamStart | Event::Nothing)
+                !matches!(
+                    e,
+                    Event::DocumentStart(_) | Event::StreamStart | Event::Nothing
+                )
             });
-            if matches!(opens, Some((Event::MappingStart(..) | Event::SequenceStart(..), _))) {
+            if matches!(
+                opens,
+                Some((Event::MappingStart(..) | Event::SequenceStart(..), _))
+            ) {
                 self.pending_open.push(text);
                 return true;
             }
@@ -703,7 +739,12 @@ impl Builder<'_> {
         let doc_ends = closes >= self.stack.len()
             || !matches!(
                 next_ev,
-                Some(Event::Scalar(..) | Event::Alias(_) | Event::MappingStart(..) | Event::SequenceStart(..))
+                Some(
+                    Event::Scalar(..)
+                        | Event::Alias(_)
+                        | Event::MappingStart(..)
+                        | Event::SequenceStart(..)
+                )
             );
         if doc_ends {
             let t = innermost_fitting(&self.stack);
@@ -711,8 +752,8 @@ impl Builder<'_> {
             return true;
         }
         let c_idx = self.stack.len() - 1 - closes;
-        let foot = (closes > 0 && cc > self.stack[c_idx].indent())
-            || (c.foot_group && !self.last_was_key);
+        let foot =
+            (closes > 0 && cc > self.stack[c_idx].indent()) || (c.foot_group && !self.last_was_key);
         if foot {
             let t = innermost_fitting(&self.stack);
             if t >= c_idx {
@@ -721,7 +762,10 @@ impl Builder<'_> {
             }
         }
         let descend = matches!(self.stack[c_idx], Frame::Map { .. })
-            && matches!(next_ev, Some(Event::MappingStart(..) | Event::SequenceStart(..)))
+            && matches!(
+                next_ev,
+                Some(Event::MappingStart(..) | Event::SequenceStart(..))
+            )
             && closes == 0;
         if descend {
             self.pending_open.push(text);
@@ -795,7 +839,12 @@ fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Val
             let cleaned: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(cleaned.as_bytes())
-                .map_err(|_| err(StoreErrorKind::Syntax, "!!binary value contains invalid base64 data"))?;
+                .map_err(|_| {
+                    err(
+                        StoreErrorKind::Syntax,
+                        "!!binary value contains invalid base64 data",
+                    )
+                })?;
             match String::from_utf8(bytes) {
                 Ok(s) => Ok(Value::Str(s)),
                 Err(e) => Ok(Value::Bytes(e.into_bytes())),
@@ -803,7 +852,10 @@ fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Val
         }
         Some("!!timestamp") => match parse_timestamp(text) {
             Some(t) => Ok(Value::Time(t)),
-            None => Err(err(StoreErrorKind::Syntax, "cannot decode value as !!timestamp")),
+            None => Err(err(
+                StoreErrorKind::Syntax,
+                "cannot decode value as !!timestamp",
+            )),
         },
         Some(t @ ("!!int" | "!!float" | "!!bool" | "!!null")) => {
             let r = resolve_plain(text);
@@ -815,7 +867,10 @@ fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Val
                     | ("!!null", Resolved::Null)
             );
             if !ok {
-                return Err(err(StoreErrorKind::Syntax, format!("cannot decode value as {t}")));
+                return Err(err(
+                    StoreErrorKind::Syntax,
+                    format!("cannot decode value as {t}"),
+                ));
             }
             if let ("!!float", Resolved::Int(i)) = (t, &r) {
                 return Ok(Value::Float(*i as f64));

@@ -26,7 +26,11 @@ fn show_diff(want: &[u8], got: &[u8]) -> String {
             return format!("line {}:\n want {a:?}\n got  {b:?}", i + 1);
         }
     }
-    format!("length differs: want {} lines, got {}", w.lines().count(), g.lines().count())
+    format!(
+        "length differs: want {} lines, got {}",
+        w.lines().count(),
+        g.lines().count()
+    )
 }
 
 #[test]
@@ -44,7 +48,12 @@ fn corpus_round_trips_byte_for_byte() {
             Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -54,7 +63,9 @@ fn plain_inputs_emit_like_sops() {
     let mut failures = Vec::new();
     for p in &all {
         let expected = PathBuf::from(p.to_string_lossy().replace(".plain.yaml", ".expected.yaml"));
-        let Ok(want) = std::fs::read(&expected) else { continue };
+        let Ok(want) = std::fs::read(&expected) else {
+            continue;
+        };
         let input = std::fs::read(p).unwrap();
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         match parse(&input).and_then(|t| emit(&t, 4)) {
@@ -63,7 +74,12 @@ fn plain_inputs_emit_like_sops() {
             Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn shape_value(v: &Value, out: &mut String) {
@@ -158,7 +174,9 @@ fn comments_attach_like_yaml_v3() {
     let mut failures = Vec::new();
     for p in files("roundtrip", ".plain.yaml") {
         let enc = PathBuf::from(p.to_string_lossy().replace(".plain.yaml", ".enc.yaml"));
-        let Ok(enc) = std::fs::read(&enc) else { continue };
+        let Ok(enc) = std::fs::read(&enc) else {
+            continue;
+        };
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         let plain = match parse(&std::fs::read(&p).unwrap()) {
             Ok(t) => t,
@@ -179,7 +197,12 @@ fn comments_attach_like_yaml_v3() {
             failures.push(format!("{name}:\n plain {a:?}\n enc   {b:?}"));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -191,8 +214,14 @@ fn duplicate_key_is_rejected() {
 
 #[test]
 fn top_level_sequence_and_scalar_are_rejected() {
-    assert_eq!(parse(b"- a\n- b\n").unwrap_err().kind, StoreErrorKind::Unsupported);
-    assert_eq!(parse(b"just a scalar\n").unwrap_err().kind, StoreErrorKind::Unsupported);
+    assert_eq!(
+        parse(b"- a\n- b\n").unwrap_err().kind,
+        StoreErrorKind::Unsupported
+    );
+    assert_eq!(
+        parse(b"just a scalar\n").unwrap_err().kind,
+        StoreErrorKind::Unsupported
+    );
 }
 
 #[test]
@@ -200,13 +229,26 @@ fn uint64_is_rejected() {
     let e = parse(b"a: 9223372036854775808\n").unwrap_err();
     assert_eq!(e.kind, StoreErrorKind::Unsupported);
     assert!(!e.message.contains("9223372036854775808"));
-    assert!(matches!(parse(b"a: 9223372036854775807\n").unwrap().branches[0].get("a"), Some(Value::Int(i64::MAX))));
+    assert!(matches!(
+        parse(b"a: 9223372036854775807\n").unwrap().branches[0].get("a"),
+        Some(Value::Int(i64::MAX))
+    ));
 }
 
 #[test]
 fn non_string_keys_are_rejected() {
-    for k in ["1: a\n", "true: a\n", "~: a\n", "1.5: a\n", "2001-01-01: a\n"] {
-        assert_eq!(parse(k.as_bytes()).unwrap_err().kind, StoreErrorKind::Unsupported, "{k}");
+    for k in [
+        "1: a\n",
+        "true: a\n",
+        "~: a\n",
+        "1.5: a\n",
+        "2001-01-01: a\n",
+    ] {
+        assert_eq!(
+            parse(k.as_bytes()).unwrap_err().kind,
+            StoreErrorKind::Unsupported,
+            "{k}"
+        );
     }
 }
 
@@ -233,7 +275,10 @@ fn hostile_nesting_is_rejected_without_stack_overflow() {
     run_small_stack(|| {
         let start = std::time::Instant::now();
         let flow = format!("a: {}", "[".repeat(100_000));
-        assert_eq!(parse(flow.as_bytes()).unwrap_err().kind, StoreErrorKind::Unsupported);
+        assert_eq!(
+            parse(flow.as_bytes()).unwrap_err().kind,
+            StoreErrorKind::Unsupported
+        );
         let mut block = String::from("a:\n");
         for i in 0..100_000 {
             block.push_str(&" ".repeat(i.min(3000)));
@@ -247,7 +292,10 @@ fn hostile_nesting_is_rejected_without_stack_overflow() {
             maps.push_str(&" ".repeat(i));
             maps.push_str("k:\n");
         }
-        assert_eq!(parse(maps.as_bytes()).unwrap_err().kind, StoreErrorKind::Unsupported);
+        assert_eq!(
+            parse(maps.as_bytes()).unwrap_err().kind,
+            StoreErrorKind::Unsupported
+        );
         // Within the limit: fine, and dropping the tree is fine too.
         let ok = format!("a: {}1{}\n", "[".repeat(900), "]".repeat(900));
         let t = parse(ok.as_bytes()).unwrap();
@@ -263,7 +311,10 @@ fn huge_scalar_parses() {
         let big = "x".repeat(10 << 20);
         let input = format!("a: {big}\nb: \"{big}\"\n");
         let t = parse(input.as_bytes()).unwrap();
-        assert_eq!(t.branches[0].get("a").and_then(Value::as_str).map(str::len), Some(10 << 20));
+        assert_eq!(
+            t.branches[0].get("a").and_then(Value::as_str).map(str::len),
+            Some(10 << 20)
+        );
         let out = emit(&t, 4).unwrap();
         assert_eq!(out.len(), input.len());
     });

@@ -65,6 +65,7 @@ struct Entry<'a, T> {
     item: T,
 }
 
+#[allow(clippy::type_complexity)]
 fn split_branch(b: &Branch) -> (Vec<&str>, Vec<Entry<'_, (&str, &Value)>>, Vec<&str>) {
     let mut lead = Vec::new();
     let mut entries: Vec<Entry<'_, (&str, &Value)>> = Vec::new();
@@ -258,13 +259,18 @@ impl Emitter {
             self.out.push(' ');
             self.out.push_str(text);
             self.out.push('\n');
-        } else {
-            self.out.push('\n');
+        } else if text == "{}" {
+            // yaml.v3 writes the head comment of an empty flow mapping inside the braces
+            // (verified: `c: {` / `    #...` / `}`).
+            self.out.push_str(" {\n");
             let inner = self.next(indent);
             self.comments(head, inner);
-            self.pad(inner);
-            self.out.push_str(text);
-            self.out.push('\n');
+            self.pad(indent);
+            self.out.push_str("}\n");
+        } else {
+            // ...and the head comment of an empty flow sequence after it, at the key's indent.
+            self.out.push_str(" []\n");
+            self.comments(head, indent);
         }
     }
 
@@ -463,7 +469,7 @@ fn analyze(v: &str) -> Analysis {
     let n = chars.len();
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
         (false, false, false, false);
-    let (mut break_space, mut space_break, mut special) = (false, false, false);
+    let (mut break_space, mut space_break, mut special, mut tab) = (false, false, false, false);
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_ws = true;
     let is_blankz = |c: Option<&char>| matches!(c, None | Some(' ' | '\t' | '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'));
@@ -500,7 +506,11 @@ fn analyze(v: &str) -> Analysis {
                 _ => {}
             }
         }
-        if !is_printable(c) || c == '\u{FEFF}' {
+        // yaml.v3 (emitterc.go) tracks tabs apart: they forbid plain and single-quoted styles
+        // but still allow a literal block.
+        if c == '\t' {
+            tab = true;
+        } else if !is_printable(c) || c == '\u{FEFF}' {
             special = true;
         }
         let is_break = matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}');
@@ -549,9 +559,11 @@ fn analyze(v: &str) -> Analysis {
         a.block_plain = false;
         a.single = false;
     }
-    if space_break || special {
+    if space_break || tab || special {
         a.block_plain = false;
         a.single = false;
+    }
+    if space_break || special {
         a.block = false;
     }
     if v.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {

@@ -46,7 +46,9 @@ impl Timestamp {
         let date = Date::from_calendar_date(year, Month::try_from(month).ok()?, day).ok()?;
         let tod = Time::from_hms_nano(hour, minute, second, nanosecond).ok()?;
         let offset = UtcOffset::from_whole_seconds(offset_seconds).ok()?;
-        Some(Self(PrimitiveDateTime::new(date, tod).assume_offset(offset)))
+        Some(Self(
+            PrimitiveDateTime::new(date, tod).assume_offset(offset),
+        ))
     }
 
     /// Parses Go's `time.RFC3339` layout as `time.Parse` accepts it: fractional seconds
@@ -59,7 +61,9 @@ impl Timestamp {
                 return Err(TimestampError);
             }
             part.iter()
-                .try_fold(0u32, |acc, d| acc.checked_mul(10)?.checked_add(u32::from(d - b'0')))
+                .try_fold(0u32, |acc, d| {
+                    acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+                })
                 .ok_or(TimestampError)
         };
         if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
@@ -148,13 +152,21 @@ mod tests {
     #[test]
     fn rfc3339_round_trips_go_forms() {
         for (input, secs, nano) in [
-            ("2026-11-22T20:35:08Z", "2026-11-22T20:35:08Z", "2026-11-22T20:35:08Z"),
+            (
+                "2026-11-22T20:35:08Z",
+                "2026-11-22T20:35:08Z",
+                "2026-11-22T20:35:08Z",
+            ),
             (
                 "2026-11-22T20:35:08.987654Z",
                 "2026-11-22T20:35:08Z",
                 "2026-11-22T20:35:08.987654Z",
             ),
-            ("2026-11-22T20:35:08+00:00", "2026-11-22T20:35:08Z", "2026-11-22T20:35:08Z"),
+            (
+                "2026-11-22T20:35:08+00:00",
+                "2026-11-22T20:35:08Z",
+                "2026-11-22T20:35:08Z",
+            ),
             (
                 "2001-12-14T21:59:43.1-05:00",
                 "2001-12-14T21:59:43-05:00",
@@ -169,7 +181,13 @@ mod tests {
 
     #[test]
     fn rejects_non_rfc3339() {
-        for bad in ["", "2026-11-22", "2026-11-22 20:35:08Z", "2026-13-01T00:00:00Z", "x"] {
+        for bad in [
+            "",
+            "2026-11-22",
+            "2026-11-22 20:35:08Z",
+            "2026-13-01T00:00:00Z",
+            "x",
+        ] {
             assert!(Timestamp::parse_rfc3339(bad).is_err(), "{bad}");
         }
     }

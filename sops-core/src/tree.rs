@@ -62,7 +62,7 @@ pub enum Value {
     /// A nested mapping.
     Map(Branch),
     /// A sequence. Elements may be [`Value::Comment`].
-    List(Vec<Value>),
+    List(Vec<Self>),
     /// A comment inside a sequence (only valid as a [`Value::List`] element).
     Comment(String),
 }

@@ -4,7 +4,11 @@ use crate::store::{Format, StoreError, StoreErrorKind};
 use crate::tree::{Tree, Value};
 
 fn todo() -> StoreError {
-    StoreError::new(Format::Ini, StoreErrorKind::Unsupported, "store not implemented yet")
+    StoreError::new(
+        Format::Ini,
+        StoreErrorKind::Unsupported,
+        "store not implemented yet",
+    )
 }
 
 /// Parses a ini file.

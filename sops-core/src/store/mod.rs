@@ -32,7 +32,13 @@ pub enum Format {
 
 impl Format {
     /// Every format, for tests and fuzzers that loop over all of them.
-    pub const ALL: [Self; 5] = [Self::Binary, Self::Dotenv, Self::Ini, Self::Json, Self::Yaml];
+    pub const ALL: [Self; 5] = [
+        Self::Binary,
+        Self::Dotenv,
+        Self::Ini,
+        Self::Json,
+        Self::Yaml,
+    ];
 
     /// The format sops picks for a file name: a case-sensitive suffix match on `.yaml`/`.yml`,
     /// `.json`, `.env`, `.ini`; anything else is binary (`FOO.YAML` is binary too).

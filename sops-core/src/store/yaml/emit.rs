@@ -5,8 +5,8 @@ use base64::Engine;
 
 use super::resolve::{Resolved, is_base60_float, is_old_bool, resolve_plain};
 use super::{MAX_DEPTH, err};
-use crate::store::StoreErrorKind;
 use crate::store::StoreError;
+use crate::store::StoreErrorKind;
 use crate::tree::{Branch, Item, Tree, Value};
 
 /// yaml.v3 clamps indents below 2 or above 9 to 2; sops maps 0 (unset) to 4.
@@ -212,7 +212,12 @@ impl Emitter {
         Ok(())
     }
 
-    fn value_after_key(&mut self, value: &Value, indent: usize, depth: usize) -> Result<(), StoreError> {
+    fn value_after_key(
+        &mut self,
+        value: &Value,
+        indent: usize,
+        depth: usize,
+    ) -> Result<(), StoreError> {
         match value {
             Value::Map(b) => {
                 let (lead, entries, foot) = split_branch(b);
@@ -418,8 +423,15 @@ fn write_double(out: &mut String, v: &str) {
     out.push('"');
     for c in v.chars() {
         let code = c as u32;
-        if !is_printable(c) || c == '\u{FEFF}' || c == '\n' || c == '"' || c == '\\' || c == '\r'
-            || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}'
+        if !is_printable(c)
+            || c == '\u{FEFF}'
+            || c == '\n'
+            || c == '"'
+            || c == '\\'
+            || c == '\r'
+            || c == '\u{85}'
+            || c == '\u{2028}'
+            || c == '\u{2029}'
         {
             out.push('\\');
             match code {
@@ -472,36 +484,33 @@ fn analyze(v: &str) -> Analysis {
     let (mut break_space, mut space_break, mut special, mut tab) = (false, false, false, false);
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_ws = true;
-    let is_blankz = |c: Option<&char>| matches!(c, None | Some(' ' | '\t' | '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'));
+    let is_blankz = |c: Option<&char>| {
+        matches!(
+            c,
+            None | Some(' ' | '\t' | '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
+        )
+    };
     for (i, &c) in chars.iter().enumerate() {
         let followed_ws = is_blankz(chars.get(i + 1));
         if i == 0 {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
                 | '%' | '@' | '`' => block_ind = true,
-                '?' | ':' => {
-                    if followed_ws {
-                        block_ind = true;
-                    }
+                '?' | ':' if followed_ws => {
+                    block_ind = true;
                 }
-                '-' => {
-                    if followed_ws {
-                        block_ind = true;
-                    }
+                '-' if followed_ws => {
+                    block_ind = true;
                 }
                 _ => {}
             }
         } else {
             match c {
-                ':' => {
-                    if followed_ws {
-                        block_ind = true;
-                    }
+                ':' if followed_ws => {
+                    block_ind = true;
                 }
-                '#' => {
-                    if preceded_ws {
-                        block_ind = true;
-                    }
+                '#' if preceded_ws => {
+                    block_ind = true;
                 }
                 _ => {}
             }
@@ -623,7 +632,10 @@ fn scalar_for(v: &Value) -> Result<Scalar, StoreError> {
             Err(_) => binary_scalar(b),
         },
         Value::Map(_) | Value::List(_) | Value::Comment(_) => {
-            return Err(err(StoreErrorKind::Emit, "internal: collection where a scalar was expected"));
+            return Err(err(
+                StoreErrorKind::Emit,
+                "internal: collection where a scalar was expected",
+            ));
         }
     })
 }

@@ -30,7 +30,10 @@ pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     let tree = parse::parse(input)?;
     if tree.branches.is_empty() && !input.is_empty() {
         // sops' pre-pass decode fails with `EOF` on a stream without documents (comments only).
-        return Err(err(StoreErrorKind::Syntax, "EOF: the input holds no YAML document"));
+        return Err(err(
+            StoreErrorKind::Syntax,
+            "EOF: the input holds no YAML document",
+        ));
     }
     Ok(tree)
 }

@@ -148,6 +148,9 @@ struct Builder<'s> {
     last_was_key: bool,
     /// The end line of a flow collection closed by the previous event.
     last_closed_flow: Option<usize>,
+    /// The end of the last content event.
+    last_end: Pos,
+    lines: Vec<&'s str>,
 }
 
 fn loc(e: StoreError, p: Pos) -> StoreError {
@@ -170,8 +173,13 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     for ev in Parser::new_from_str(src) {
         let (ev, span) = ev.map_err(|e| {
             let m = e.marker();
-            err(StoreErrorKind::Syntax, format!("invalid YAML: {}", e.info()))
-                .at(m.line(), m.col() + 1)
+            // saphyr-parser has its own nesting limit (flow collections); same class as ours.
+            let kind = if e.info().contains("recursion limit") {
+                StoreErrorKind::Unsupported
+            } else {
+                StoreErrorKind::Syntax
+            };
+            err(kind, format!("invalid YAML: {}", e.info())).at(m.line(), m.col() + 1)
         })?;
         match ev {
             Event::MappingStart(..) | Event::SequenceStart(..) => {
@@ -201,12 +209,18 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
         last_content_line: 0,
         last_was_key: false,
         last_closed_flow: None,
+        last_end: (1, 0),
+        lines: src.split('\n').collect(),
     };
     b.run(&events, comments)
 }
 
 fn line_of_byte(input: &[u8], at: usize) -> usize {
-    input[..at.min(input.len())].iter().filter(|&&c| c == b'\n').count() + 1
+    input[..at.min(input.len())]
+        .iter()
+        .filter(|&&c| c == b'\n')
+        .count()
+        + 1
 }
 
 /// Finds every comment token: `#` at line start or after a blank, outside scalars.
@@ -236,10 +250,8 @@ fn scan_comments(src: &str, events: &[(Event<'_>, Span)]) -> Vec<Comment> {
             Event::SequenceStart(..) | Event::MappingStart(..) | Event::Alias(_) => {
                 content_lines.insert(start.0);
             }
-            Event::SequenceEnd | Event::MappingEnd => {
-                if start != end {
-                    content_lines.insert(start.0);
-                }
+            Event::SequenceEnd | Event::MappingEnd if start != end => {
+                content_lines.insert(start.0);
             }
             _ => {}
         }
@@ -339,6 +351,28 @@ fn quoted_end(lines: &[&str], start: Pos, quote: char) -> Option<Pos> {
     }
 }
 
+/// The position of the first token after `from`, skipping blanks, line breaks and comments.
+fn next_token(lines: &[&str], from: Pos) -> Pos {
+    let mut l = from.0;
+    let mut col = from.1;
+    while l <= lines.len() {
+        let chars: Vec<char> = lines[l - 1].chars().collect();
+        let mut prev_blank =
+            col == 0 || chars.get(col - 1).is_some_and(|c| matches!(c, ' ' | '\t'));
+        while col < chars.len() {
+            match chars[col] {
+                ' ' | '\t' | '\r' => prev_blank = true,
+                '#' if prev_blank => break,
+                _ => return (l, col),
+            }
+            col += 1;
+        }
+        l += 1;
+        col = 0;
+    }
+    (usize::MAX, 0)
+}
+
 fn tag_name(tag: &Tag) -> String {
     if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" {
         format!("!!{}", tag.suffix)
@@ -348,7 +382,11 @@ fn tag_name(tag: &Tag) -> String {
 }
 
 impl Builder<'_> {
-    fn run(&mut self, events: &[(Event<'_>, Span)], comments: Vec<Comment>) -> Result<Tree, StoreError> {
+    fn run(
+        &mut self,
+        events: &[(Event<'_>, Span)],
+        comments: Vec<Comment>,
+    ) -> Result<Tree, StoreError> {
         let mut tree = Tree::default();
         let mut ci = 0usize;
         let mut doc_root: Option<Value> = None;
@@ -362,11 +400,13 @@ impl Builder<'_> {
                 matches!(e, Event::MappingEnd | Event::SequenceEnd) && sp.start == sp.end
             };
             let limit = if is_block_end(ev, span) {
-                events[i..]
+                let next_event = events[i..]
                     .iter()
                     .find(|(e, sp)| !is_block_end(e, sp))
                     .map(|(_, sp)| pos_of(&sp.start))
-                    .unwrap_or(start)
+                    .unwrap_or(start);
+                // A dash that starts the next sequence item yields no event; stop there too.
+                next_event.min(next_token(&self.lines, self.last_end))
             } else {
                 start
             };
@@ -378,6 +418,19 @@ impl Builder<'_> {
                 ci += 1;
             }
             self.last_closed_flow = None;
+            if !matches!(ev, Event::MappingEnd | Event::SequenceEnd) || span.start != span.end {
+                let mut end = pos_of(&span.end);
+                if let Event::Scalar(_, ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted, ..) =
+                    ev
+                {
+                    // saphyr's quoted spans may cover a trailing comment.
+                    end = end.min((end.0, start.1 + 1));
+                    if end <= start {
+                        end = (start.0, start.1 + 1);
+                    }
+                }
+                self.last_end = end;
+            }
             match ev {
                 Event::StreamStart | Event::Nothing => {}
                 Event::StreamEnd => {}
@@ -492,20 +545,31 @@ impl Builder<'_> {
                             ..
                         } => {
                             if pending.is_some() {
-                                return Err(err(StoreErrorKind::Syntax, "mapping key without value"));
+                                return Err(err(
+                                    StoreErrorKind::Syntax,
+                                    "mapping key without value",
+                                ));
                             }
                             (Value::Map(Branch { items }), anchor, flow)
                         }
                         Frame::Seq {
-                            items, anchor, flow, ..
+                            items,
+                            anchor,
+                            flow,
+                            ..
                         } => (Value::List(items), anchor, flow),
                     };
                     self.finish_value(value, anchor, start, &mut doc_root)?;
-                    self.last_closed_flow = if flow { Some(pos_of(&span.end).0) } else { None };
+                    self.last_closed_flow = if flow {
+                        Some(pos_of(&span.end).0)
+                    } else {
+                        None
+                    };
                     continue;
                 }
                 Event::Scalar(text, style, anchor, tag) => {
-                    let is_key = matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
+                    let is_key =
+                        matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
                     if is_key {
                         let key = self.scalar_key(text, *style, tag.as_deref(), start)?;
                         self.push_key(key, text, start)?;
@@ -517,7 +581,8 @@ impl Builder<'_> {
                         self.last_was_key = true;
                         continue;
                     }
-                    let v = scalar_value(text, *style, tag.as_deref()).map_err(|e| loc(e, start))?;
+                    let v =
+                        scalar_value(text, *style, tag.as_deref()).map_err(|e| loc(e, start))?;
                     self.mark_item_start(start.0);
                     self.last_content_line = pos_of(&span.end).0;
                     self.last_was_key = false;
@@ -528,7 +593,10 @@ impl Builder<'_> {
                         return Err(loc(err(StoreErrorKind::Syntax, "unknown anchor"), start));
                     };
                     if d + self.stack.len() > MAX_DEPTH {
-                        return Err(loc(err(StoreErrorKind::Unsupported, "nesting too deep"), start));
+                        return Err(loc(
+                            err(StoreErrorKind::Unsupported, "nesting too deep"),
+                            start,
+                        ));
                     }
                     let mut count = 0usize;
                     let v = clone_value(v, &mut count);
@@ -539,11 +607,15 @@ impl Builder<'_> {
                             start,
                         ));
                     }
-                    let is_key = matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
+                    let is_key =
+                        matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
                     if is_key {
                         let Value::Str(k) = v else {
                             return Err(loc(
-                                err(StoreErrorKind::Unsupported, "only string keys are supported"),
+                                err(
+                                    StoreErrorKind::Unsupported,
+                                    "only string keys are supported",
+                                ),
                                 start,
                             ));
                         };
@@ -563,7 +635,28 @@ impl Builder<'_> {
         Ok(tree)
     }
 
-    fn collection_indent(&self, _is_map: bool, start: Pos) -> usize {
+    /// The column of a collection: its first key, or for a block sequence its first dash
+    /// (saphyr positions an indentless sequence at its first item, after the dash).
+    fn collection_indent(&self, is_map: bool, start: Pos) -> usize {
+        if is_map {
+            return start.1;
+        }
+        let Some(line) = self.src.split('\n').nth(start.0.saturating_sub(1)) else {
+            return start.1;
+        };
+        let chars: Vec<char> = line.chars().take(start.1 + 1).collect();
+        if chars.get(start.1) == Some(&'-') {
+            return start.1;
+        }
+        let mut i = start.1.min(chars.len());
+        while i > 0 {
+            i -= 1;
+            match chars[i] {
+                ' ' | '\t' => continue,
+                '-' => return i,
+                _ => break,
+            }
+        }
         start.1
     }
 
@@ -640,7 +733,10 @@ impl Builder<'_> {
         match v {
             Value::Str(s) => Ok(s),
             _ => Err(loc(
-                err(StoreErrorKind::Unsupported, "only string keys are supported"),
+                err(
+                    StoreErrorKind::Unsupported,
+                    "only string keys are supported",
+                ),
                 start,
             )),
         }
@@ -656,7 +752,8 @@ impl Builder<'_> {
         if anchor != 0 {
             let mut count = 0;
             let d = value_depth(&value);
-            self.anchors.insert(anchor, (clone_value(&value, &mut count), d));
+            self.anchors
+                .insert(anchor, (clone_value(&value, &mut count), d));
         }
         match self.stack.last_mut() {
             None => {
@@ -671,7 +768,10 @@ impl Builder<'_> {
             }) => {
                 let Some((key, _)) = pending.take() else {
                     return Err(loc(
-                        err(StoreErrorKind::Unsupported, "only string keys are supported"),
+                        err(
+                            StoreErrorKind::Unsupported,
+                            "only string keys are supported",
+                        ),
                         start,
                     ));
                 };
@@ -699,9 +799,15 @@ impl Builder<'_> {
         if self.stack.is_empty() {
             // Before the root collection: it opens with these comments.
             let opens = events[next..].iter().find(|(e, _)| {
-                !matches!(e, Event::DocumentStart(_) | Event::StreamStart | Event::Nothing)
+                !matches!(
+                    e,
+                    Event::DocumentStart(_) | Event::StreamStart | Event::Nothing
+                )
             });
-            if matches!(opens, Some((Event::MappingStart(..) | Event::SequenceStart(..), _))) {
+            if matches!(
+                opens,
+                Some((Event::MappingStart(..) | Event::SequenceStart(..), _))
+            ) {
                 self.pending_open.push(text);
                 return true;
             }
@@ -710,25 +816,29 @@ impl Builder<'_> {
         if c.inline {
             // After a flow collection that is a mapping value, the comment is that collection's
             // line comment, which sops (`nodeToTreeValue`) puts first inside the collection.
-            if self.last_closed_flow == Some(c.pos.0) {
-                if let Some(Frame::Map { items, child_open: false, .. }) = self.stack.last_mut() {
-                    match items.last_mut() {
-                        Some(Item::Pair {
-                            value: Value::Map(b),
-                            ..
-                        }) => {
-                            b.items.insert(0, Item::Comment(text));
-                            return true;
-                        }
-                        Some(Item::Pair {
-                            value: Value::List(l),
-                            ..
-                        }) => {
-                            l.insert(0, Value::Comment(text));
-                            return true;
-                        }
-                        _ => {}
+            if self.last_closed_flow == Some(c.pos.0)
+                && let Some(Frame::Map {
+                    items,
+                    child_open: false,
+                    ..
+                }) = self.stack.last_mut()
+            {
+                match items.last_mut() {
+                    Some(Item::Pair {
+                        value: Value::Map(b),
+                        ..
+                    }) => {
+                        b.items.insert(0, Item::Comment(text));
+                        return true;
                     }
+                    Some(Item::Pair {
+                        value: Value::List(l),
+                        ..
+                    }) => {
+                        l.insert(0, Value::Comment(text));
+                        return true;
+                    }
+                    _ => {}
                 }
             }
             // On the first key of a compact mapping in a sequence item (`- k: v # c`), yaml.v3
@@ -741,23 +851,22 @@ impl Builder<'_> {
                     Frame::Map { cur_idx, cur_line, flow: false, items, .. }
                         if *cur_line == c.pos.0 && items[..(*cur_idx).min(items.len())].iter().all(|i| matches!(i, Item::Comment(_)))
                 );
-                if first_key_on_line {
-                    if let Frame::Seq {
+                if first_key_on_line
+                    && let Frame::Seq {
                         items,
                         cur_idx,
                         cur_line,
                         flow: false,
                         ..
                     } = &mut self.stack[n - 2]
-                    {
-                        let has_head = *cur_idx > 0
-                            && matches!(items.get(*cur_idx - 1), Some(Value::Comment(_)));
-                        if *cur_line == c.pos.0 && !has_head {
-                            let at = (*cur_idx).min(items.len());
-                            items.insert(at, Value::Comment(text));
-                            *cur_idx += 1;
-                            return true;
-                        }
+                {
+                    let has_head =
+                        *cur_idx > 0 && matches!(items.get(*cur_idx - 1), Some(Value::Comment(_)));
+                    if *cur_line == c.pos.0 && !has_head {
+                        let at = (*cur_idx).min(items.len());
+                        items.insert(at, Value::Comment(text));
+                        *cur_idx += 1;
+                        return true;
                     }
                 }
             }
@@ -792,7 +901,12 @@ impl Builder<'_> {
         let doc_ends = closes >= self.stack.len()
             || !matches!(
                 next_ev,
-                Some(Event::Scalar(..) | Event::Alias(_) | Event::MappingStart(..) | Event::SequenceStart(..))
+                Some(
+                    Event::Scalar(..)
+                        | Event::Alias(_)
+                        | Event::MappingStart(..)
+                        | Event::SequenceStart(..)
+                )
             );
         if doc_ends {
             let t = innermost_fitting(&self.stack);
@@ -800,8 +914,8 @@ impl Builder<'_> {
             return true;
         }
         let c_idx = self.stack.len() - 1 - closes;
-        let foot = (closes > 0 && cc > self.stack[c_idx].indent())
-            || (c.foot_group && !self.last_was_key);
+        let foot =
+            (closes > 0 && cc > self.stack[c_idx].indent()) || (c.foot_group && !self.last_was_key);
         if foot {
             let t = innermost_fitting(&self.stack);
             if t >= c_idx {
@@ -810,7 +924,10 @@ impl Builder<'_> {
             }
         }
         let descend = matches!(self.stack[c_idx], Frame::Map { .. })
-            && matches!(next_ev, Some(Event::MappingStart(..) | Event::SequenceStart(..)))
+            && matches!(
+                next_ev,
+                Some(Event::MappingStart(..) | Event::SequenceStart(..))
+            )
             && closes == 0;
         if descend {
             self.pending_open.push(text);
@@ -884,7 +1001,12 @@ fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Val
             let cleaned: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(cleaned.as_bytes())
-                .map_err(|_| err(StoreErrorKind::Syntax, "!!binary value contains invalid base64 data"))?;
+                .map_err(|_| {
+                    err(
+                        StoreErrorKind::Syntax,
+                        "!!binary value contains invalid base64 data",
+                    )
+                })?;
             match String::from_utf8(bytes) {
                 Ok(s) => Ok(Value::Str(s)),
                 Err(e) => Ok(Value::Bytes(e.into_bytes())),
@@ -892,7 +1014,10 @@ fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Val
         }
         Some("!!timestamp") => match parse_timestamp(text) {
             Some(t) => Ok(Value::Time(t)),
-            None => Err(err(StoreErrorKind::Syntax, "cannot decode value as !!timestamp")),
+            None => Err(err(
+                StoreErrorKind::Syntax,
+                "cannot decode value as !!timestamp",
+            )),
         },
         Some(t @ ("!!int" | "!!float" | "!!bool" | "!!null")) => {
             let r = resolve_plain(text);
@@ -904,7 +1029,10 @@ fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Val
                     | ("!!null", Resolved::Null)
             );
             if !ok {
-                return Err(err(StoreErrorKind::Syntax, format!("cannot decode value as {t}")));
+                return Err(err(
+                    StoreErrorKind::Syntax,
+                    format!("cannot decode value as {t}"),
+                ));
             }
             if let ("!!float", Resolved::Int(i)) = (t, &r) {
                 return Ok(Value::Float(*i as f64));

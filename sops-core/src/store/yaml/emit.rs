@@ -34,6 +34,10 @@ pub(crate) fn emit_single(value: &Value, indent: usize) -> Result<Vec<u8>, Store
     let mut e = Emitter::new(indent);
     match value {
         Value::Map(b) => e.document(b)?,
+        // sops prints an extracted string as is, without YAML quoting or a final newline
+        // (verified: `--extract '["s"]'` on `s: str` prints `str`, `"a\nb"` prints `a⏎b`).
+        Value::Str(s) => return Ok(s.clone().into_bytes()),
+        Value::Bytes(b) => return Ok(b.clone()),
         other => {
             // yaml.Marshal of a non-mapping value: a document whose root is that value.
             let head = Vec::new();

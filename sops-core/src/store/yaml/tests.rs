@@ -346,7 +346,8 @@ fn huge_scalar_parses() {
 
 #[test]
 fn extract_values() {
-    assert_eq!(emit_value(&Value::Str("s".into()), 4).unwrap(), b"s\n");
+    assert_eq!(emit_value(&Value::Str("s".into()), 4).unwrap(), b"s");
+    assert_eq!(emit_value(&Value::Str("a\nb".into()), 4).unwrap(), b"a\nb");
     assert_eq!(emit_value(&Value::Int(3), 4).unwrap(), b"3\n");
     assert_eq!(
         emit_value(&Value::List(vec![Value::Int(1), Value::Str("a".into())]), 4).unwrap(),

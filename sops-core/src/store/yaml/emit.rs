@@ -34,6 +34,10 @@ pub(crate) fn emit_single(value: &Value, indent: usize) -> Result<Vec<u8>, Store
     let mut e = Emitter::new(indent);
     match value {
         Value::Map(b) => e.document(b)?,
+        // sops prints an extracted string as is, without YAML quoting or a final newline
+        // (verified: `--extract '["s"]'` on `s: str` prints `str`, `"a\nb"` prints `a⏎b`).
+        Value::Str(s) => return Ok(s.clone().into_bytes()),
+        Value::Bytes(b) => return Ok(b.clone()),
         other => {
             // yaml.Marshal of a non-mapping value: a document whose root is that value.
             let head = Vec::new();
@@ -65,6 +69,7 @@ struct Entry<'a, T> {
     item: T,
 }
 
+#[allow(clippy::type_complexity)]
 fn split_branch(b: &Branch) -> (Vec<&str>, Vec<Entry<'_, (&str, &Value)>>, Vec<&str>) {
     let mut lead = Vec::new();
     let mut entries: Vec<Entry<'_, (&str, &Value)>> = Vec::new();
@@ -263,13 +268,18 @@ impl Emitter {
             self.out.push(' ');
             self.out.push_str(text);
             self.out.push('\n');
-        } else {
-            self.out.push('\n');
+        } else if text == "{}" {
+            // yaml.v3 writes the head comment of an empty flow mapping inside the braces
+            // (verified: `c: {` / `    #...` / `}`).
+            self.out.push_str(" {\n");
             let inner = self.next(indent);
             self.comments(head, inner);
-            self.pad(inner);
-            self.out.push_str(text);
-            self.out.push('\n');
+            self.pad(indent);
+            self.out.push_str("}\n");
+        } else {
+            // ...and the head comment of an empty flow sequence after it, at the key's indent.
+            self.out.push_str(" []\n");
+            self.comments(head, indent);
         }
     }
 
@@ -475,7 +485,7 @@ fn analyze(v: &str) -> Analysis {
     let n = chars.len();
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
         (false, false, false, false);
-    let (mut break_space, mut space_break, mut special) = (false, false, false);
+    let (mut break_space, mut space_break, mut special, mut tab) = (false, false, false, false);
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_ws = true;
     let is_blankz = |c: Option<&char>| {
@@ -490,34 +500,30 @@ fn analyze(v: &str) -> Analysis {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
                 | '%' | '@' | '`' => block_ind = true,
-                '?' | ':' => {
-                    if followed_ws {
-                        block_ind = true;
-                    }
+                '?' | ':' if followed_ws => {
+                    block_ind = true;
                 }
-                '-' => {
-                    if followed_ws {
-                        block_ind = true;
-                    }
+                '-' if followed_ws => {
+                    block_ind = true;
                 }
                 _ => {}
             }
         } else {
             match c {
-                ':' => {
-                    if followed_ws {
-                        block_ind = true;
-                    }
+                ':' if followed_ws => {
+                    block_ind = true;
                 }
-                '#' => {
-                    if preceded_ws {
-                        block_ind = true;
-                    }
+                '#' if preceded_ws => {
+                    block_ind = true;
                 }
                 _ => {}
             }
         }
-        if !is_printable(c) || c == '\u{FEFF}' {
+        // yaml.v3 (emitterc.go) tracks tabs apart: they forbid plain and single-quoted styles
+        // but still allow a literal block.
+        if c == '\t' {
+            tab = true;
+        } else if !is_printable(c) || c == '\u{FEFF}' {
             special = true;
         }
         let is_break = matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}');
@@ -566,9 +572,11 @@ fn analyze(v: &str) -> Analysis {
         a.block_plain = false;
         a.single = false;
     }
-    if space_break || special {
+    if space_break || tab || special {
         a.block_plain = false;
         a.single = false;
+    }
+    if space_break || special {
         a.block = false;
     }
     if v.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {

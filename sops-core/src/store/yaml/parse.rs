@@ -38,6 +38,7 @@ enum Frame {
         cur_idx: usize,
         keys: HashSet<String>,
         anchor: usize,
+        flow: bool,
     },
     Seq {
         items: Vec<Value>,
@@ -47,6 +48,7 @@ enum Frame {
         cur_line: usize,
         cur_idx: usize,
         anchor: usize,
+        flow: bool,
     },
 }
 
@@ -144,6 +146,11 @@ struct Builder<'s> {
     /// The end line of the last content event.
     last_content_line: usize,
     last_was_key: bool,
+    /// The end line of a flow collection closed by the previous event.
+    last_closed_flow: Option<usize>,
+    /// The end of the last content event.
+    last_end: Pos,
+    lines: Vec<&'s str>,
 }
 
 fn loc(e: StoreError, p: Pos) -> StoreError {
@@ -166,11 +173,13 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     for ev in Parser::new_from_str(src) {
         let (ev, span) = ev.map_err(|e| {
             let m = e.marker();
-            err(
-                StoreErrorKind::Syntax,
-                format!("invalid YAML: {}", e.info()),
-            )
-            .at(m.line(), m.col() + 1)
+            // saphyr-parser has its own nesting limit (flow collections); same class as ours.
+            let kind = if e.info().contains("recursion limit") {
+                StoreErrorKind::Unsupported
+            } else {
+                StoreErrorKind::Syntax
+            };
+            err(kind, format!("invalid YAML: {}", e.info())).at(m.line(), m.col() + 1)
         })?;
         match ev {
             Event::MappingStart(..) | Event::SequenceStart(..) => {
@@ -199,6 +208,9 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
         doc_index: 0,
         last_content_line: 0,
         last_was_key: false,
+        last_closed_flow: None,
+        last_end: (1, 0),
+        lines: src.split('\n').collect(),
     };
     b.run(&events, comments)
 }
@@ -224,7 +236,9 @@ fn scan_comments(src: &str, events: &[(Event<'_>, Span)]) -> Vec<Comment> {
         match ev {
             Event::Scalar(_, style, _, _) => {
                 if *style == ScalarStyle::DoubleQuoted {
-                    end = double_quoted_end(&lines, start).unwrap_or(end);
+                    end = quoted_end(&lines, start, '"').unwrap_or(end);
+                } else if *style == ScalarStyle::SingleQuoted {
+                    end = quoted_end(&lines, start, '\'').unwrap_or(end);
                 }
                 if start != end {
                     regions.push((start, end));
@@ -236,10 +250,8 @@ fn scan_comments(src: &str, events: &[(Event<'_>, Span)]) -> Vec<Comment> {
             Event::SequenceStart(..) | Event::MappingStart(..) | Event::Alias(_) => {
                 content_lines.insert(start.0);
             }
-            Event::SequenceEnd | Event::MappingEnd => {
-                if start != end {
-                    content_lines.insert(start.0);
-                }
+            Event::SequenceEnd | Event::MappingEnd if start != end => {
+                content_lines.insert(start.0);
             }
             _ => {}
         }
@@ -307,29 +319,58 @@ fn scan_comments(src: &str, events: &[(Event<'_>, Span)]) -> Vec<Comment> {
     out
 }
 
-/// The end of a double-quoted scalar starting at `start` (the opening quote).
-fn double_quoted_end(lines: &[&str], start: Pos) -> Option<Pos> {
+/// The end of a quoted scalar whose opening quote is at `start` (saphyr's span for quoted
+/// scalars may run over a trailing comment, so it is re-measured).
+fn quoted_end(lines: &[&str], start: Pos, quote: char) -> Option<Pos> {
     let mut l = start.0;
     let mut first = true;
     let mut escaped = false;
     loop {
         let line = lines.get(l - 1)?;
         let skip = if first { start.1 + 1 } else { 0 };
-        for (col, c) in line.chars().enumerate().skip(skip) {
+        let chars: Vec<char> = line.chars().collect();
+        let mut col = skip;
+        while col < chars.len() {
+            let c = chars[col];
             if escaped {
                 escaped = false;
-                continue;
+            } else if quote == '"' && c == '\\' {
+                escaped = true;
+            } else if c == quote {
+                if quote == '\'' && chars.get(col + 1) == Some(&'\'') {
+                    col += 2;
+                    continue;
+                }
+                return Some((l, col + 1));
             }
-            match c {
-                '\\' => escaped = true,
-                '"' => return Some((l, col + 1)),
-                _ => {}
-            }
+            col += 1;
         }
         escaped = false;
         first = false;
         l += 1;
     }
+}
+
+/// The position of the first token after `from`, skipping blanks, line breaks and comments.
+fn next_token(lines: &[&str], from: Pos) -> Pos {
+    let mut l = from.0;
+    let mut col = from.1;
+    while l <= lines.len() {
+        let chars: Vec<char> = lines[l - 1].chars().collect();
+        let mut prev_blank =
+            col == 0 || chars.get(col - 1).is_some_and(|c| matches!(c, ' ' | '\t'));
+        while col < chars.len() {
+            match chars[col] {
+                ' ' | '\t' | '\r' => prev_blank = true,
+                '#' if prev_blank => break,
+                _ => return (l, col),
+            }
+            col += 1;
+        }
+        l += 1;
+        col = 0;
+    }
+    (usize::MAX, 0)
 }
 
 fn tag_name(tag: &Tag) -> String {
@@ -352,13 +393,43 @@ impl Builder<'_> {
         let mut doc_comments: Vec<String> = Vec::new();
         for (i, (ev, span)) in events.iter().enumerate() {
             let start = pos_of(&span.start);
-            // Flush the comments that precede this event.
-            while ci < comments.len() && comments[ci].pos < start {
+            // Flush the comments that precede this event. A block collection's end event is
+            // positioned unreliably (before trailing comments for indentless sequences), so
+            // comments up to the next real token are placed while the collection is open.
+            let is_block_end = |e: &Event<'_>, sp: &Span| {
+                matches!(e, Event::MappingEnd | Event::SequenceEnd) && sp.start == sp.end
+            };
+            let limit = if is_block_end(ev, span) {
+                let next_event = events[i..]
+                    .iter()
+                    .find(|(e, sp)| !is_block_end(e, sp))
+                    .map(|(_, sp)| pos_of(&sp.start))
+                    .unwrap_or(start);
+                // A dash that starts the next sequence item yields no event; stop there too.
+                next_event.min(next_token(&self.lines, self.last_end))
+            } else {
+                start
+            };
+            while ci < comments.len() && comments[ci].pos < limit {
                 let c = &comments[ci];
                 if !self.place_comment(c, events, i) {
                     doc_comments.push(c.text.clone());
                 }
                 ci += 1;
+            }
+            self.last_closed_flow = None;
+            if !matches!(ev, Event::MappingEnd | Event::SequenceEnd) || span.start != span.end {
+                let mut end = pos_of(&span.end);
+                if let Event::Scalar(_, ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted, ..) =
+                    ev
+                {
+                    // saphyr's quoted spans may cover a trailing comment.
+                    end = end.min((end.0, start.1 + 1));
+                    if end <= start {
+                        end = (start.0, start.1 + 1);
+                    }
+                }
+                self.last_end = end;
             }
             match ev {
                 Event::StreamStart | Event::Nothing => {}
@@ -440,6 +511,7 @@ impl Builder<'_> {
                             cur_idx: 0,
                             keys: HashSet::new(),
                             anchor: *anchor,
+                            flow: span.start != span.end,
                         }
                     } else {
                         Frame::Seq {
@@ -450,6 +522,7 @@ impl Builder<'_> {
                             cur_line: 0,
                             cur_idx: 0,
                             anchor: *anchor,
+                            flow: span.start != span.end,
                         }
                     };
                     if self.stack.is_empty() && !is_map {
@@ -463,11 +536,12 @@ impl Builder<'_> {
                     let Some(frame) = self.stack.pop() else {
                         return Err(err(StoreErrorKind::Syntax, "unbalanced collection end"));
                     };
-                    let (value, anchor) = match frame {
+                    let (value, anchor, flow) = match frame {
                         Frame::Map {
                             items,
                             pending,
                             anchor,
+                            flow,
                             ..
                         } => {
                             if pending.is_some() {
@@ -476,11 +550,22 @@ impl Builder<'_> {
                                     "mapping key without value",
                                 ));
                             }
-                            (Value::Map(Branch { items }), anchor)
+                            (Value::Map(Branch { items }), anchor, flow)
                         }
-                        Frame::Seq { items, anchor, .. } => (Value::List(items), anchor),
+                        Frame::Seq {
+                            items,
+                            anchor,
+                            flow,
+                            ..
+                        } => (Value::List(items), anchor, flow),
                     };
                     self.finish_value(value, anchor, start, &mut doc_root)?;
+                    self.last_closed_flow = if flow {
+                        Some(pos_of(&span.end).0)
+                    } else {
+                        None
+                    };
+                    continue;
                 }
                 Event::Scalar(text, style, anchor, tag) => {
                     let is_key =
@@ -550,7 +635,28 @@ impl Builder<'_> {
         Ok(tree)
     }
 
-    fn collection_indent(&self, _is_map: bool, start: Pos) -> usize {
+    /// The column of a collection: its first key, or for a block sequence its first dash
+    /// (saphyr positions an indentless sequence at its first item, after the dash).
+    fn collection_indent(&self, is_map: bool, start: Pos) -> usize {
+        if is_map {
+            return start.1;
+        }
+        let Some(line) = self.src.split('\n').nth(start.0.saturating_sub(1)) else {
+            return start.1;
+        };
+        let chars: Vec<char> = line.chars().take(start.1 + 1).collect();
+        if chars.get(start.1) == Some(&'-') {
+            return start.1;
+        }
+        let mut i = start.1.min(chars.len());
+        while i > 0 {
+            i -= 1;
+            match chars[i] {
+                ' ' | '\t' => continue,
+                '-' => return i,
+                _ => break,
+            }
+        }
         start.1
     }
 
@@ -708,6 +814,62 @@ impl Builder<'_> {
             return false;
         }
         if c.inline {
+            // After a flow collection that is a mapping value, the comment is that collection's
+            // line comment, which sops (`nodeToTreeValue`) puts first inside the collection.
+            if self.last_closed_flow == Some(c.pos.0)
+                && let Some(Frame::Map {
+                    items,
+                    child_open: false,
+                    ..
+                }) = self.stack.last_mut()
+            {
+                match items.last_mut() {
+                    Some(Item::Pair {
+                        value: Value::Map(b),
+                        ..
+                    }) => {
+                        b.items.insert(0, Item::Comment(text));
+                        return true;
+                    }
+                    Some(Item::Pair {
+                        value: Value::List(l),
+                        ..
+                    }) => {
+                        l.insert(0, Value::Comment(text));
+                        return true;
+                    }
+                    _ => {}
+                }
+            }
+            // On the first key of a compact mapping in a sequence item (`- k: v # c`), yaml.v3
+            // gives the comment to the item, so it lands in the list, unless the item already
+            // has a head comment (observed with sops 3.11).
+            let n = self.stack.len();
+            if n >= 2 {
+                let first_key_on_line = matches!(
+                    &self.stack[n - 1],
+                    Frame::Map { cur_idx, cur_line, flow: false, items, .. }
+                        if *cur_line == c.pos.0 && items[..(*cur_idx).min(items.len())].iter().all(|i| matches!(i, Item::Comment(_)))
+                );
+                if first_key_on_line
+                    && let Frame::Seq {
+                        items,
+                        cur_idx,
+                        cur_line,
+                        flow: false,
+                        ..
+                    } = &mut self.stack[n - 2]
+                {
+                    let has_head =
+                        *cur_idx > 0 && matches!(items.get(*cur_idx - 1), Some(Value::Comment(_)));
+                    if *cur_line == c.pos.0 && !has_head {
+                        let at = (*cur_idx).min(items.len());
+                        items.insert(at, Value::Comment(text));
+                        *cur_idx += 1;
+                        return true;
+                    }
+                }
+            }
             // A line comment belongs to the innermost pair/item that is current.
             for idx in (0..self.stack.len()).rev() {
                 if self.stack[idx].push_comment_before_current(text.clone()) {

@@ -58,10 +58,10 @@ fn resolve_number(s: &str) -> Resolved {
         IntParse::Uint => return Resolved::Uint,
         IntParse::No => {}
     }
-    if is_yaml_style_float(&plain) {
-        if let Some(f) = go_parse_float(&plain) {
-            return Resolved::Float(f);
-        }
+    if is_yaml_style_float(&plain)
+        && let Some(f) = go_parse_float(&plain)
+    {
+        return Resolved::Float(f);
     }
     Resolved::Str
 }

@@ -34,9 +34,15 @@ fn setup() -> (EncryptOptions, Keyring) {
 fn hundred_thousand_levels_of_nesting_are_rejected() {
     let depth = 100_000;
     let inputs: Vec<(Format, Vec<u8>)> = vec![
-        (Format::Json, format!("{{\"a\":{}{}}}", "[".repeat(depth), "]".repeat(depth)).into_bytes()),
+        (
+            Format::Json,
+            format!("{{\"a\":{}{}}}", "[".repeat(depth), "]".repeat(depth)).into_bytes(),
+        ),
         (Format::Json, "{\"a\":".repeat(depth).into_bytes()),
-        (Format::Yaml, format!("a: {}", "[".repeat(depth)).into_bytes()),
+        (
+            Format::Yaml,
+            format!("a: {}", "[".repeat(depth)).into_bytes(),
+        ),
         (Format::Yaml, "- ".repeat(depth).into_bytes()),
         (
             Format::Yaml,
@@ -48,8 +54,12 @@ fn hundred_thousand_levels_of_nesting_are_rejected() {
     ];
     for (format, input) in inputs {
         let result = on_small_stack(move || {
-            let plain = store::parse(format, &input).map(|_| ()).map_err(|e| e.to_string());
-            let enc = EncryptedFile::parse(format, &input).map(|_| ()).map_err(|e| e.to_string());
+            let plain = store::parse(format, &input)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            let enc = EncryptedFile::parse(format, &input)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
             (plain, enc)
         });
         assert!(result.0.is_err(), "{format}: deep input must be rejected");
@@ -69,7 +79,10 @@ fn ten_megabyte_scalars_round_trip() {
     ] {
         let enc = sops_core::encrypt(input.as_bytes(), format, &options, &Keyring::new()).unwrap();
         let dec = sops_core::decrypt(&enc, format, &keyring).unwrap();
-        assert!(dec.windows(64).any(|w| w == &big.as_bytes()[..64]), "{format}");
+        assert!(
+            dec.windows(64).any(|w| w == &big.as_bytes()[..64]),
+            "{format}"
+        );
         assert!(dec.len() >= big.len(), "{format}");
     }
 }
@@ -90,9 +103,14 @@ fn malformed_and_truncated_inputs_are_typed_errors() {
             let piece = enc[..cut].to_vec();
             let keyring_result = on_small_stack(move || {
                 let (_, keyring) = setup();
-                sops_core::decrypt(&piece, format, &keyring).map(|_| ()).map_err(|e| e.to_string())
+                sops_core::decrypt(&piece, format, &keyring)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
             });
-            assert!(keyring_result.is_err(), "{format}: truncated at {cut} must fail");
+            assert!(
+                keyring_result.is_err(),
+                "{format}: truncated at {cut} must fail"
+            );
         }
         // Not encrypted at all.
         match EncryptedFile::parse(format, plain) {
@@ -107,8 +125,13 @@ fn malformed_and_truncated_inputs_are_typed_errors() {
 #[test]
 fn unknown_version_tampering_and_wrong_key() {
     let (options, keyring) = setup();
-    let enc = sops_core::encrypt(b"a: secret\nb: other\n", Format::Yaml, &options, &Keyring::new())
-        .unwrap();
+    let enc = sops_core::encrypt(
+        b"a: secret\nb: other\n",
+        Format::Yaml,
+        &options,
+        &Keyring::new(),
+    )
+    .unwrap();
     let text = String::from_utf8(enc.clone()).unwrap();
 
     let bad_version = text.replace("version: 3.11.0", "version: banana");
@@ -120,19 +143,31 @@ fn unknown_version_tampering_and_wrong_key() {
     let lines: Vec<&str> = text.lines().collect();
     let a = lines[0].trim_start_matches("a: ");
     let b = lines[1].trim_start_matches("b: ");
-    let swapped = text.replacen(a, "@@A@@", 1).replacen(b, a, 1).replacen("@@A@@", b, 1);
+    let swapped = text
+        .replacen(a, "@@A@@", 1)
+        .replacen(b, a, 1)
+        .replacen("@@A@@", b, 1);
     let err = sops_core::decrypt(swapped.as_bytes(), Format::Yaml, &keyring).unwrap_err();
     assert!(matches!(err, Error::Decrypt { .. }), "{err}");
     assert_eq!(err.exit_code(), 25);
-    assert!(err.to_string().contains("[\"a\"]"), "the error names the path: {err}");
-    assert!(!err.to_string().contains("secret"), "no plaintext in errors: {err}");
+    assert!(
+        err.to_string().contains("[\"a\"]"),
+        "the error names the path: {err}"
+    );
+    assert!(
+        !err.to_string().contains("secret"),
+        "no plaintext in errors: {err}"
+    );
 
     let (_, stranger) = setup();
     let err = sops_core::decrypt(&enc, Format::Yaml, &stranger).unwrap_err();
     assert_eq!(err.exit_code(), 128, "{err}");
     assert!(err.to_string().contains("Group 0: FAILED"), "{err}");
 
-    let no_mac = Regex::new(r"(?m)^    mac: .*\n").unwrap().replace(&text, "").into_owned();
+    let no_mac = Regex::new(r"(?m)^    mac: .*\n")
+        .unwrap()
+        .replace(&text, "")
+        .into_owned();
     let err = EncryptedFile::parse(Format::Yaml, no_mac.as_bytes())
         .unwrap()
         .decrypt(&keyring, &DecryptOptions::default())

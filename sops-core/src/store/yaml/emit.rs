@@ -472,7 +472,35 @@ struct Analysis {
     block: bool,
 }
 
+/// The common case decided on bytes: ASCII starting with a letter or digit, made of
+/// characters that cannot start an indicator mid-scalar without a space (there are none here),
+/// and not ending in `:`. Such a string (every `ENC[...]` value, most keys) allows every style,
+/// exactly as the full analysis below would find.
+fn analyze_simple(v: &str) -> Option<Analysis> {
+    let b = v.as_bytes();
+    let (first, last) = (*b.first()?, *b.last()?);
+    let simple = |c: u8| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'_' | b'-' | b'.' | b'/' | b'+' | b'=' | b',' | b':' | b'[' | b']'
+            )
+    };
+    (first.is_ascii_alphanumeric() && last != b':' && b.iter().all(|&c| simple(c))).then_some(
+        Analysis {
+            block_plain: true,
+            single: true,
+            block: true,
+        },
+    )
+}
+
 fn analyze(v: &str) -> Analysis {
+    analyze_simple(v).unwrap_or_else(|| analyze_full(v))
+}
+
+/// yaml.v3 `yaml_emitter_analyze_scalar`, reduced to the three verdicts sops' output needs.
+fn analyze_full(v: &str) -> Analysis {
     if v.is_empty() {
         return Analysis {
             block_plain: true,
@@ -481,8 +509,6 @@ fn analyze(v: &str) -> Analysis {
         };
     }
     let mut block_ind = v.starts_with("---") || v.starts_with("...");
-    let chars: Vec<char> = v.chars().collect();
-    let n = chars.len();
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
         (false, false, false, false);
     let (mut break_space, mut space_break, mut special, mut tab) = (false, false, false, false);
@@ -494,8 +520,14 @@ fn analyze(v: &str) -> Analysis {
             None | Some(' ' | '\t' | '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
         )
     };
-    for (i, &c) in chars.iter().enumerate() {
-        let followed_ws = is_blankz(chars.get(i + 1));
+    // One pass with a one-character lookahead (no per-scalar allocation: this runs for every
+    // value of the file).
+    let mut chars = v.chars().peekable();
+    let mut i = 0usize;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let last = next.is_none();
+        let followed_ws = is_blankz(next.as_ref());
         if i == 0 {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
@@ -531,7 +563,7 @@ fn analyze(v: &str) -> Analysis {
             if i == 0 {
                 leading_space = true;
             }
-            if i == n - 1 {
+            if last {
                 trailing_space = true;
             }
             if prev_break {
@@ -543,7 +575,7 @@ fn analyze(v: &str) -> Analysis {
             if i == 0 {
                 leading_break = true;
             }
-            if i == n - 1 {
+            if last {
                 trailing_break = true;
             }
             if prev_space {
@@ -556,6 +588,7 @@ fn analyze(v: &str) -> Analysis {
             prev_break = false;
         }
         preceded_ws = is_blankz(Some(&c));
+        i += 1;
     }
     let mut a = Analysis {
         block_plain: true,
@@ -709,4 +742,33 @@ pub(crate) fn format_go_float(f: f64) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simple_analysis_agrees_with_the_full_one() {
+        for v in [
+            "ENC[AES256_GCM,data:YWJj+/=,iv:AAAA,tag:BBBB,type:str]",
+            "setting_001",
+            "a:b",
+            "x-y.z",
+            "1,2",
+            "a[0]",
+            "Z",
+        ] {
+            let fast = analyze_simple(v).expect(v);
+            let full = analyze_full(v);
+            assert_eq!(
+                (fast.block_plain, fast.single, fast.block),
+                (full.block_plain, full.single, full.block),
+                "{v}"
+            );
+        }
+        for v in ["a:", "-a", ":a", "#a", "a b", "", "é", "a\tb", "[a"] {
+            assert!(analyze_simple(v).is_none(), "{v}");
+        }
+    }
 }

@@ -71,10 +71,37 @@ impl EncryptedValue {
     /// Parses sops' format. Like Go's `^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`
     /// (greedy, anchored at the start only), text after the final `]` is tolerated.
     pub fn parse(s: &str) -> Result<Self, CipherError> {
+        let p = Parts::split(s)?;
+        Ok(Self {
+            data: b64_decode(p.data, "data")?,
+            iv: b64_decode(p.iv, "iv")?,
+            tag: b64_decode(p.tag, "tag")?,
+            datatype: p.datatype.to_owned(),
+        })
+    }
+
+    /// Formats exactly as sops does.
+    pub fn to_sops_string(&self) -> String {
+        format_parts(&self.data, &self.iv, &self.tag, &self.datatype)
+    }
+}
+
+/// The undecoded fields of an `ENC[...]` string.
+struct Parts<'a> {
+    data: &'a str,
+    iv: &'a str,
+    tag: &'a str,
+    datatype: &'a str,
+}
+
+impl<'a> Parts<'a> {
+    /// Like Go's `^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]` (greedy, anchored
+    /// at the start only): each group takes the last possible separator, and text after the
+    /// final `]` is tolerated.
+    fn split(s: &'a str) -> Result<Self, CipherError> {
         let rest = s
             .strip_prefix("ENC[AES256_GCM,data:")
             .ok_or(CipherError::NotEncrypted)?;
-        // Greedy RE2 semantics: each group takes the last possible separator occurrence.
         let close = rest.rfind(']').ok_or(CipherError::NotEncrypted)?;
         let body = &rest[..close];
         let type_at = body.rfind(",type:").ok_or(CipherError::NotEncrypted)?;
@@ -90,22 +117,11 @@ impl EncryptedValue {
             return Err(CipherError::NotEncrypted);
         }
         Ok(Self {
-            data: b64_decode(data, "data")?,
-            iv: b64_decode(iv, "iv")?,
-            tag: b64_decode(tag, "tag")?,
-            datatype: datatype.to_owned(),
+            data,
+            iv,
+            tag,
+            datatype,
         })
-    }
-
-    /// Formats exactly as sops does.
-    pub fn to_sops_string(&self) -> String {
-        format!(
-            "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{}]",
-            STANDARD.encode(&self.data),
-            STANDARD.encode(&self.iv),
-            STANDARD.encode(&self.tag),
-            self.datatype
-        )
     }
 }
 
@@ -139,9 +155,39 @@ pub fn datatype_of(value: &Value) -> Result<&'static str, CipherError> {
 /// The canonical plaintext bytes of a scalar (`sops.go: ToBytes`), used both inside `ENC[...]`
 /// and for the MAC. `None` for values that have no byte form (null, mappings, sequences).
 pub fn plaintext_bytes(value: &Value) -> Option<Zeroizing<Vec<u8>>> {
-    Some(Zeroizing::new(match value {
-        Value::Str(s) | Value::Comment(s) => s.as_bytes().to_vec(),
-        Value::Bytes(b) => b.clone(),
+    plaintext(value).map(|p| Zeroizing::new(p.to_vec()))
+}
+
+/// A scalar's canonical bytes: borrowed for strings, rendered (and wiped on drop) otherwise.
+pub(crate) enum Plain<'a> {
+    /// String content, borrowed from the tree.
+    Borrowed(&'a [u8]),
+    /// A rendered number, boolean or time.
+    Owned(Zeroizing<Vec<u8>>),
+}
+
+impl std::ops::Deref for Plain<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Borrowed(b) => b,
+            Self::Owned(v) => v,
+        }
+    }
+}
+
+/// [`plaintext_bytes`] without copying strings.
+pub(crate) fn plaintext(value: &Value) -> Option<Plain<'_>> {
+    Some(match value {
+        Value::Str(s) | Value::Comment(s) => Plain::Borrowed(s.as_bytes()),
+        Value::Bytes(b) => Plain::Borrowed(b),
+        other => Plain::Owned(Zeroizing::new(rendered(other)?)),
+    })
+}
+
+fn rendered(value: &Value) -> Option<Vec<u8>> {
+    Some(match value {
+        Value::Str(_) | Value::Comment(_) | Value::Bytes(_) => return None,
         Value::Int(i) => i.to_string().into_bytes(),
         Value::Float(f) => format_float_f(*f).into_bytes(),
         // Python heritage: sops writes booleans Title-case.
@@ -149,7 +195,7 @@ pub fn plaintext_bytes(value: &Value) -> Option<Zeroizing<Vec<u8>>> {
         Value::Bool(false) => b"False".to_vec(),
         Value::Time(t) => t.to_rfc3339_nano().into_bytes(),
         Value::Null | Value::Map(_) | Value::List(_) => return None,
-    }))
+    })
 }
 
 /// Go `strconv.FormatFloat(f, 'f', -1, 64)`: shortest round-trip digits, never an exponent.
@@ -162,6 +208,127 @@ pub fn format_float_f(f: f64) -> String {
         // Rust's Display for f64 is the shortest round-trip form without exponent, as Go's 'f'/-1.
         format!("{f}")
     }
+}
+
+/// AES-256-GCM keyed once with a file's data key, for encrypting and decrypting many values.
+pub struct ValueCipher {
+    gcm: SopsGcm,
+    key: DataKey,
+    ivs: crate::random::Pool,
+}
+
+impl ValueCipher {
+    /// Prepares the cipher for `key` (the key schedule is computed once).
+    pub fn new(key: &DataKey) -> Self {
+        Self {
+            gcm: SopsGcm::new(key.as_bytes().into()),
+            key: key.duplicate(),
+            ivs: crate::random::Pool::new(),
+        }
+    }
+
+    /// Encrypts one scalar with `aad`; see [`encrypt_value`].
+    pub fn encrypt(
+        &mut self,
+        value: &Value,
+        aad: &str,
+        iv: Option<&[u8]>,
+    ) -> Result<String, CipherError> {
+        let datatype = datatype_of(value)?;
+        let plain = plaintext(value).ok_or(CipherError::Unencryptable(value.kind_name()))?;
+        if plain.is_empty() && matches!(value, Value::Str(_) | Value::Bytes(_) | Value::Comment(_))
+        {
+            return Ok(String::new());
+        }
+        let fresh;
+        let iv = match iv {
+            Some(iv) if iv.len() == IV_LEN => iv,
+            _ => {
+                fresh = self.ivs.take::<IV_LEN>();
+                &fresh[..]
+            }
+        };
+        let mut sealed = self
+            .gcm
+            .encrypt(
+                Nonce::<U32>::from_slice(iv),
+                Payload {
+                    msg: &plain,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| CipherError::Authentication)?;
+        let tag = sealed.split_off(sealed.len() - TAG_LEN);
+        Ok(format_parts(&sealed, iv, &tag, datatype))
+    }
+
+    /// Decrypts one `ENC[...]` string; see [`decrypt_value`].
+    pub fn decrypt(&self, s: &str, aad: &str) -> Result<Decrypted, CipherError> {
+        if s.is_empty() {
+            return Ok(Decrypted {
+                value: Value::Str(String::new()),
+                iv: Vec::new(),
+            });
+        }
+        let p = Parts::split(s)?;
+        // Fast path for what sops writes (32-byte IV, 16-byte tag, no line breaks): decode the
+        // ciphertext and the tag into one buffer, in place.
+        let clean = |f: &str| !f.contains(['\r', '\n']);
+        if p.iv.len() == 44 && p.tag.len() == 24 && clean(p.data) {
+            let mut iv = [0u8; IV_LEN + 1];
+            let iv_len = STANDARD
+                .decode_slice(p.iv, &mut iv)
+                .map_err(|_| CipherError::BadBase64 { field: "iv" })?;
+            if iv_len == IV_LEN {
+                let mut msg = Vec::with_capacity(p.data.len() * 3 / 4 + TAG_LEN);
+                STANDARD
+                    .decode_vec(p.data, &mut msg)
+                    .map_err(|_| CipherError::BadBase64 { field: "data" })?;
+                let data_len = msg.len();
+                STANDARD
+                    .decode_vec(p.tag, &mut msg)
+                    .map_err(|_| CipherError::BadBase64 { field: "tag" })?;
+                if msg.len() - data_len != TAG_LEN {
+                    return Err(CipherError::Authentication);
+                }
+                let plain = Zeroizing::new(
+                    self.gcm
+                        .decrypt(
+                            Nonce::<U32>::from_slice(&iv[..IV_LEN]),
+                            Payload {
+                                msg: &msg,
+                                aad: aad.as_bytes(),
+                            },
+                        )
+                        .map_err(|_| CipherError::Authentication)?,
+                );
+                let value = typed_value(&plain, p.datatype)?;
+                return Ok(Decrypted {
+                    value,
+                    iv: iv[..IV_LEN].to_vec(),
+                });
+            }
+        }
+        let enc = EncryptedValue::parse(s)?;
+        let plain = open(&enc, &self.key, aad)?;
+        let value = typed_value(&plain, &enc.datatype)?;
+        Ok(Decrypted { value, iv: enc.iv })
+    }
+}
+
+/// `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` built in one buffer.
+fn format_parts(data: &[u8], iv: &[u8], tag: &[u8], datatype: &str) -> String {
+    let mut out = String::with_capacity(48 + (data.len() + iv.len() + tag.len()) * 4 / 3 + 12);
+    out.push_str("ENC[AES256_GCM,data:");
+    STANDARD.encode_string(data, &mut out);
+    out.push_str(",iv:");
+    STANDARD.encode_string(iv, &mut out);
+    out.push_str(",tag:");
+    STANDARD.encode_string(tag, &mut out);
+    out.push_str(",type:");
+    out.push_str(datatype);
+    out.push(']');
+    out
 }
 
 /// Encrypts one scalar with `aad` (the key path joined by `:` plus a trailing `:`).

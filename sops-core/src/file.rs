@@ -45,6 +45,10 @@ pub struct EncryptOptions {
 pub struct DecryptOptions {
     /// Skip the MAC check (`--ignore-mac`). Values must still decrypt.
     pub ignore_mac: bool,
+    /// The result will only be read, never written back: skip recording IVs and the file's
+    /// digest (what stable re-encryption needs). Writing back a read-only decryption still
+    /// works, but gives every value a new IV and a new `lastmodified`.
+    pub read_only: bool,
 }
 
 /// A parsed SOPS file: the tree as stored (encrypted values as `ENC[...]` strings) and its
@@ -250,20 +254,28 @@ impl EncryptedFile {
         options: &DecryptOptions,
     ) -> Result<DecryptedFile, Error> {
         let Self { mut tree, metadata } = self;
-        let digest = tree_digest(&tree);
+        let digest = (!options.read_only).then(|| tree_digest(&tree));
         let mut nonces = NonceCache::default();
-        let mac_hex = decrypt_tree(&mut tree, &data_key, &metadata, &mut nonces)?;
+        let mac_hex = decrypt_tree(
+            &mut tree,
+            &data_key,
+            &metadata,
+            (!options.read_only).then_some(&mut nonces),
+        )?;
         if !options.ignore_mac {
             verify_mac(&metadata, &data_key, &mac_hex)?;
         }
-        Ok(DecryptedFile {
+        let file = DecryptedFile {
             tree,
             metadata,
             data_key,
             nonces,
             origin: None,
-        }
-        .with_origin(digest, mac_hex))
+        };
+        Ok(match digest {
+            Some(d) => file.with_origin(d, mac_hex),
+            None => file,
+        })
     }
 }
 
@@ -458,28 +470,35 @@ fn encrypt_tree(
     let rule = rules::effective(metadata.rule.as_ref());
     let mut hasher = new_hasher(metadata);
     let mac_only = metadata.mac_only_encrypted;
+    let mut cipher = cipher::ValueCipher::new(key);
     let mut walker = Walker::new(&rule, |v: &mut Value, leaf: walk::Leaf<'_>| {
         let is_comment = matches!(v, Value::Comment(_));
-        let plain = cipher::plaintext_bytes(v);
-        if let (true, Some(p)) = ((!mac_only || leaf.encrypted) && !is_comment, &plain) {
-            hasher.update(&p[..]);
-        }
-        if leaf.encrypted {
-            let aad = walk::aad(leaf.path);
+        let enc = {
+            let plain = cipher::plaintext(v);
+            if let (true, Some(p)) = ((!mac_only || leaf.encrypted) && !is_comment, &plain) {
+                hasher.update(&p[..]);
+            }
+            if !leaf.encrypted {
+                return Ok(());
+            }
             let err = |source| Error::Encrypt {
                 path: path_string(leaf.path),
                 source,
             };
             let datatype = cipher::datatype_of(v).map_err(err)?;
-            let iv = plain
-                .as_ref()
-                .and_then(|p| nonces.map.get(&NonceCache::key(&aad, datatype, p)[..]));
-            let enc = cipher::encrypt_value(v, key, &aad, iv.map(Vec::as_slice)).map_err(err)?;
-            v.zeroize();
-            // A comment in a mapping goes back as a comment; a comment inside a sequence is
-            // stored as a plain string (`walkSlice` quirk) — the walker maps both from Str.
-            *v = Value::Str(enc);
-        }
+            let iv = match &plain {
+                Some(p) if !nonces.map.is_empty() => nonces
+                    .map
+                    .get(&NonceCache::key(leaf.aad, datatype, p)[..])
+                    .map(Vec::as_slice),
+                _ => None,
+            };
+            cipher.encrypt(v, leaf.aad, iv).map_err(err)?
+        };
+        v.zeroize();
+        // A comment in a mapping goes back as a comment; a comment inside a sequence is
+        // stored as a plain string (`walkSlice` quirk) — the walker maps both from Str.
+        *v = Value::Str(enc);
         Ok::<(), Error>(())
     });
     for b in &mut tree.branches {
@@ -494,20 +513,22 @@ fn decrypt_tree(
     tree: &mut Tree,
     key: &DataKey,
     metadata: &Metadata,
-    nonces: &mut NonceCache,
+    mut nonces: Option<&mut NonceCache>,
 ) -> Result<String, Error> {
     let rule = rules::effective(metadata.rule.as_ref());
     let mut hasher = new_hasher(metadata);
     let mac_only = metadata.mac_only_encrypted;
+    let cipher = cipher::ValueCipher::new(key);
     let mut walker = Walker::new(&rule, |v: &mut Value, leaf: walk::Leaf<'_>| {
         if leaf.encrypted {
-            let aad = walk::aad(leaf.path);
             match v {
                 Value::Comment(c) => {
                     // A comment that does not decrypt is kept as it is: files from sops < 3.0
                     // have plaintext comments (`Tree.Decrypt`).
-                    if let Ok(d) = cipher::decrypt_value(c, key, &aad) {
-                        remember(nonces, &aad, &d);
+                    if let Ok(d) = cipher.decrypt(c, leaf.aad) {
+                        if let Some(n) = nonces.as_deref_mut() {
+                            remember(n, leaf.aad, &d);
+                        }
                         *v = match d.value {
                             Value::Comment(t) | Value::Str(t) => Value::Comment(t),
                             _ => Value::Comment(std::mem::take(c)),
@@ -515,12 +536,15 @@ fn decrypt_tree(
                     }
                 }
                 Value::Str(s) => {
-                    let d =
-                        cipher::decrypt_value(s, key, &aad).map_err(|source| Error::Decrypt {
+                    let d = cipher
+                        .decrypt(s, leaf.aad)
+                        .map_err(|source| Error::Decrypt {
                             path: path_string(leaf.path),
                             source,
                         })?;
-                    remember(nonces, &aad, &d);
+                    if let Some(n) = nonces.as_deref_mut() {
+                        remember(n, leaf.aad, &d);
+                    }
                     *v = d.value;
                 }
                 other => {
@@ -533,7 +557,7 @@ fn decrypt_tree(
             }
         }
         let hashed = (!mac_only || leaf.encrypted) && !matches!(v, Value::Comment(_));
-        if let (true, Some(p)) = (hashed, cipher::plaintext_bytes(v)) {
+        if let (true, Some(p)) = (hashed, cipher::plaintext(v)) {
             hasher.update(&p[..]);
         }
         Ok::<(), Error>(())
@@ -552,7 +576,7 @@ fn remember(nonces: &mut NonceCache, aad: &str, d: &cipher::Decrypted) {
     let Ok(datatype) = cipher::datatype_of(&d.value) else {
         return;
     };
-    if let Some(p) = cipher::plaintext_bytes(&d.value) {
+    if let Some(p) = cipher::plaintext(&d.value) {
         nonces
             .map
             .insert(NonceCache::key(aad, datatype, &p).to_vec(), d.iv.clone());

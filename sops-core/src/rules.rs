@@ -128,17 +128,18 @@ impl CryptRule {
     /// `comments` is the active comment stack (one list per enclosing level, the innermost
     /// last) holding comment texts as they appear in the file. When the leaf is itself a
     /// comment, it is the last entry of the innermost level (`leaf_is_comment`).
-    pub fn should_encrypt(
+    pub fn should_encrypt<S: AsRef<str>>(
         &self,
-        path: &[&str],
+        path: &[S],
         comments: &[Vec<String>],
         leaf_is_comment: bool,
     ) -> bool {
+        let mut keys = path.iter().map(AsRef::as_ref);
         match self {
-            Self::UnencryptedSuffix(s) => !path.iter().any(|k| k.ends_with(s.as_str())),
-            Self::EncryptedSuffix(s) => path.iter().any(|k| k.ends_with(s.as_str())),
-            Self::UnencryptedRegex(r) => !path.iter().any(|k| r.is_match(k)),
-            Self::EncryptedRegex(r) => path.iter().any(|k| r.is_match(k)),
+            Self::UnencryptedSuffix(s) => !keys.any(|k| k.ends_with(s.as_str())),
+            Self::EncryptedSuffix(s) => keys.any(|k| k.ends_with(s.as_str())),
+            Self::UnencryptedRegex(r) => !keys.any(|k| r.is_match(k)),
+            Self::EncryptedRegex(r) => keys.any(|k| r.is_match(k)),
             Self::UnencryptedCommentRegex(r) => !comments.iter().flatten().any(|c| r.is_match(c)),
             // sops excludes the comment being decided itself, so a matching comment stays
             // plain and marks what follows.
@@ -179,7 +180,7 @@ mod tests {
         assert!(!rule.should_encrypt(&["a_unencrypted", "b"], &[], false));
         assert!(rule.should_encrypt(&["a", "b"], &[], false));
         // A top-level comment has an empty path and is encrypted.
-        assert!(rule.should_encrypt(&[], &[], true));
+        assert!(rule.should_encrypt::<&str>(&[], &[], true));
     }
 
     #[test]
@@ -195,7 +196,7 @@ mod tests {
     fn comment_rules_exclude_or_include_the_deciding_comment() {
         let enc = CryptRule::from_field("encrypted_comment_regex", "sops:enc").unwrap();
         let stack = vec![vec!["sops:enc".to_owned()]];
-        assert!(!enc.should_encrypt(&[], &stack, true));
+        assert!(!enc.should_encrypt::<&str>(&[], &stack, true));
         assert!(enc.should_encrypt(&["k"], &stack, false));
         let unenc = CryptRule::from_field("unencrypted_comment_regex", "plain").unwrap();
         let stack = vec![vec![], vec!["plain".to_owned()]];

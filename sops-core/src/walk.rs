@@ -4,7 +4,9 @@
 //! and asks the partial-encryption rule whether the leaf is encrypted. Quirks kept from sops:
 //! sequence indices are not part of the path; comments use their container's path; the comment
 //! stack is cleared after each non-comment item; a comment inside a sequence becomes a plain
-//! string once encrypted (the caller's leaf function decides what it stores).
+//! string once encrypted (the caller's leaf function decides what it stores). The AAD is the
+//! path joined by `:` plus a trailing `:`, without escaping (`a:b` and `a`/`b` collide, as in
+//! sops); the root level gives `":"`.
 
 use crate::rules::CryptRule;
 use crate::tree::{Branch, Item, Value};
@@ -13,6 +15,8 @@ use crate::tree::{Branch, Item, Value};
 pub(crate) struct Leaf<'a> {
     /// The key path from the document root (sequence indices excluded).
     pub path: &'a [String],
+    /// The AAD: the path joined by `:` plus a trailing `:` (`":"` at the root).
+    pub aad: &'a str,
     /// Whether the rule says this leaf is encrypted.
     pub encrypted: bool,
 }
@@ -22,6 +26,8 @@ pub(crate) struct Walker<'r, F> {
     rule: &'r CryptRule,
     f: F,
     path: Vec<String>,
+    /// `path` with a `:` after each key, maintained incrementally (no join per leaf).
+    prefix: String,
     stack: Vec<Vec<String>>,
 }
 
@@ -34,14 +40,14 @@ where
             rule,
             f,
             path: Vec::new(),
+            prefix: String::new(),
             stack: Vec::new(),
         }
     }
 
     fn decide(&self, leaf_is_comment: bool) -> bool {
-        let path: Vec<&str> = self.path.iter().map(String::as_str).collect();
         self.rule
-            .should_encrypt(&path, &self.stack, leaf_is_comment)
+            .should_encrypt(&self.path, &self.stack, leaf_is_comment)
     }
 
     pub(crate) fn branch(&mut self, branch: &mut Branch) -> Result<(), E> {
@@ -52,10 +58,16 @@ where
                     self.push_comment(text.clone());
                     let encrypted = self.decide(true);
                     let mut v = Value::Comment(std::mem::take(text));
+                    let aad = if self.prefix.is_empty() {
+                        ":"
+                    } else {
+                        &self.prefix
+                    };
                     (self.f)(
                         &mut v,
                         Leaf {
                             path: &self.path,
+                            aad,
                             encrypted,
                         },
                     )?;
@@ -66,9 +78,13 @@ where
                     };
                 }
                 Item::Pair { key, value } => {
+                    let mark = self.prefix.len();
+                    self.prefix.push_str(key);
+                    self.prefix.push(':');
                     self.path.push(key.clone());
                     let r = self.value(value);
                     self.path.pop();
+                    self.prefix.truncate(mark);
                     r?;
                     self.clear_level();
                 }
@@ -107,10 +123,16 @@ where
             Value::Null => Ok(()),
             _ => {
                 let encrypted = self.decide(matches!(value, Value::Comment(_)));
+                let aad = if self.prefix.is_empty() {
+                    ":"
+                } else {
+                    &self.prefix
+                };
                 (self.f)(
                     value,
                     Leaf {
                         path: &self.path,
+                        aad,
                         encrypted,
                     },
                 )
@@ -129,11 +151,4 @@ where
             level.clear();
         }
     }
-}
-
-/// The AAD of a leaf: its path joined by `:` plus a trailing `:` (no escaping).
-pub(crate) fn aad(path: &[String]) -> String {
-    let mut s = path.join(":");
-    s.push(':');
-    s
 }

@@ -177,7 +177,13 @@ fn unknown_version_tampering_and_wrong_key() {
     assert!(
         EncryptedFile::parse(Format::Yaml, no_mac.as_bytes())
             .unwrap()
-            .decrypt(&keyring, &DecryptOptions { ignore_mac: true })
+            .decrypt(
+                &keyring,
+                &DecryptOptions {
+                    ignore_mac: true,
+                    ..Default::default()
+                }
+            )
             .is_ok()
     );
 }

@@ -31,6 +31,7 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
             &ring,
             &DecryptOptions {
                 ignore_mac: args.ignore_mac,
+                read_only: true,
             },
         )
         .map_err(|e| match e {

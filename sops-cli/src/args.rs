@@ -102,7 +102,7 @@ pub struct OpArgs {
     /// Decrypt even if the MAC does not match.
     #[arg(long = "ignore-mac")]
     pub ignore_mac: bool,
-    /// Print only this part of the document, e.g. '["db"]["password"]'.
+    /// Print only this part of the document, e.g. `'["db"]["password"]'`.
     #[arg(long)]
     pub extract: Option<String>,
     /// Order in which key types are tried, comma separated (default: age,pgp).

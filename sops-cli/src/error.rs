@@ -72,7 +72,7 @@ impl From<sops_core::Error> for CliError {
         if let sops_core::Error::Decrypt { .. } = e {
             message = format!("Error decrypting tree: {message}");
         }
-        let mut err = CliError::new(code, message);
+        let mut err = Self::new(code, message);
         err.hint = hint.map(str::to_owned);
         err
     }

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use sops_core::keys::age::{Identities, key_for};
 use sops_core::store::{self, Format, StoreOptions};
 use sops_core::tree::{Branch, Tree, Value};
-use sops_core::{DecryptOptions, DecryptedFile, EncryptOptions, EncryptedFile, KeyGroup, Keyring};
+use sops_core::{DecryptOptions, EncryptOptions, EncryptedFile, KeyGroup, Keyring};
 
 struct Keys {
     options: EncryptOptions,
@@ -57,8 +57,8 @@ enum G {
     Null,
     Float(f64),
     Int(i64),
-    Map(Vec<(String, G)>),
-    List(Vec<G>),
+    Map(Vec<(String, Self)>),
+    List(Vec<Self>),
 }
 
 impl G {
@@ -79,7 +79,7 @@ impl G {
                 }
                 Value::Map(b)
             }
-            Self::List(l) => Value::List(l.iter().map(G::value).collect()),
+            Self::List(l) => Value::List(l.iter().map(Self::value).collect()),
         }
     }
 }

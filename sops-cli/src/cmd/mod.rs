@@ -42,13 +42,11 @@ impl Target {
                 "cannot use --in-place when reading from stdin",
             ));
         }
-        if let Some(f) = &args.file {
-            if !f.exists() {
-                return Err(CliError::new(
-                    codes::NO_FILE_SPECIFIED,
-                    format!("error: cannot operate on non-existent file {}", f.display()),
-                ));
-            }
+        if let Some(f) = args.file.as_ref().filter(|f| !f.exists()) {
+            return Err(CliError::new(
+                codes::NO_FILE_SPECIFIED,
+                format!("error: cannot operate on non-existent file {}", f.display()),
+            ));
         }
         let name = args
             .filename_override
@@ -81,10 +79,8 @@ impl Target {
 
     /// Writes the result: in place, to `--output`, or to stdout.
     pub fn write(&self, args: &OpArgs, data: &[u8]) -> Result<(), CliError> {
-        if args.in_place {
-            if let Some(f) = &self.file {
-                return io::write_atomic(f, data);
-            }
+        if let (true, Some(f)) = (args.in_place, &self.file) {
+            return io::write_atomic(f, data);
         }
         if let Some(out) = &args.output {
             return io::write_atomic(out, data);

@@ -19,6 +19,24 @@
 //! assert_eq!(plain, b"password: hunter2\n");
 //! ```
 //!
+//! # Decrypt straight into your own type
+//!
+//! ```
+//! use sops_core::{Format, Keyring, keys::age::Identities};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Secrets {
+//!     password: String,
+//! }
+//!
+//! # let (encrypted, identity, _) = sops_core::doc_example();
+//! let mut identities = Identities::new();
+//! identities.add_identity_file(identity.as_bytes()).unwrap();
+//! let keyring = Keyring::new().with_source(identities);
+//! let secrets: Secrets = sops_core::decrypt_into(&encrypted, Format::Yaml, &keyring).unwrap();
+//! assert_eq!(secrets.password, "hunter2");
+//! ```
+//!
 //! # Encrypt, then edit and write back with stable ciphertext
 //!
 //! ```
@@ -36,11 +54,23 @@
 //! let mut ids = age::Identities::new();
 //! ids.add_identity_file(identity.as_bytes()).unwrap();
 //! let keyring = Keyring::new().with_source(ids);
-//! let file = EncryptedFile::parse(Format::Yaml, &encrypted).unwrap();
-//! let decrypted = file.decrypt(&keyring, &DecryptOptions::default()).unwrap();
+//! let reopen = || {
+//!     EncryptedFile::parse(Format::Yaml, &encrypted)
+//!         .unwrap()
+//!         .decrypt(&keyring, &DecryptOptions::default())
+//!         .unwrap()
+//! };
 //! // Nothing changed: the write-back is byte-identical (same lastmodified, same MAC).
-//! let again = decrypted.into_encrypted().unwrap().emit(Format::Yaml, &StoreOptions::default()).unwrap();
+//! let again = reopen().into_encrypted().unwrap().emit(Format::Yaml, &StoreOptions::default()).unwrap();
 //! assert_eq!(again, encrypted);
+//!
+//! // One value changed: every other value keeps its ciphertext.
+//! let mut decrypted = reopen();
+//! *decrypted.tree.branches[0].get_mut("b").unwrap() = sops_core::Value::Str("three".into());
+//! let edited = decrypted.into_encrypted().unwrap().emit(Format::Yaml, &StoreOptions::default()).unwrap();
+//! let line_a = |f: &[u8]| String::from_utf8_lossy(f).lines().next().unwrap().to_owned();
+//! assert_eq!(line_a(&edited), line_a(&encrypted));
+//! assert_ne!(edited, encrypted);
 //! ```
 
 #![forbid(unsafe_code)]
@@ -92,6 +122,41 @@ pub fn encrypt(
     decrypted
         .into_encrypted()?
         .emit(format, &StoreOptions::default())
+}
+
+/// Decrypts a SOPS file into any `serde` type (the first document; comments are skipped,
+/// timestamps become RFC 3339 strings).
+pub fn decrypt_into<T: serde::de::DeserializeOwned>(
+    input: &[u8],
+    format: Format,
+    keyring: &Keyring,
+) -> Result<T, DeserializeError> {
+    let file = EncryptedFile::parse(format, input)?;
+    let decrypted = file.decrypt(
+        keyring,
+        &DecryptOptions {
+            read_only: true,
+            ..Default::default()
+        },
+    )?;
+    let first = decrypted.tree.branches.first();
+    let json = first
+        .map(tree::branch_to_json)
+        .unwrap_or(serde_json::Value::Null);
+    serde_json::from_value(json).map_err(|e| DeserializeError::Shape(e.to_string()))
+}
+
+/// [`decrypt_into`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeserializeError {
+    /// Decryption failed.
+    #[error(transparent)]
+    Decrypt(#[from] Error),
+    /// The decrypted document does not have the shape of the target type. The message comes
+    /// from serde and may name fields and types.
+    #[error("the decrypted document does not match the target type: {0}")]
+    Shape(String),
 }
 
 #[doc(hidden)]

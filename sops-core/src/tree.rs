@@ -161,6 +161,38 @@ impl Value {
     }
 }
 
+/// Converts a mapping to JSON for serde consumers: comments are skipped, timestamps become
+/// RFC 3339 strings, non-UTF-8 bytes are replaced lossily, non-finite floats become null.
+pub(crate) fn branch_to_json(b: &Branch) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for item in &b.items {
+        if let Item::Pair { key, value } = item {
+            map.insert(key.clone(), value_to_json(value));
+        }
+    }
+    serde_json::Value::Object(map)
+}
+
+fn value_to_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Null | Value::Comment(_) => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        Value::Str(s) => J::String(s.clone()),
+        Value::Bytes(b) => J::String(String::from_utf8_lossy(b).into_owned()),
+        Value::Time(t) => J::String(t.to_rfc3339_nano()),
+        Value::Map(b) => branch_to_json(b),
+        Value::List(l) => J::Array(
+            l.iter()
+                .filter(|x| !matches!(x, Value::Comment(_)))
+                .map(value_to_json)
+                .collect(),
+        ),
+    }
+}
+
 // Redacting Debug: shape only, never scalar contents.
 impl fmt::Debug for Tree {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -274,3 +274,59 @@ fn unchanged_write_back_is_byte_identical_and_one_edit_changes_one_value() {
             .contains("\"k7\": \"changed\"")
     );
 }
+
+#[test]
+fn keys_this_build_cannot_use_survive_a_write_back_verbatim() {
+    use sops_core::metadata::{Field, KeyKind, MasterKey};
+    let k = keys();
+    let plain = b"# settings\napp:\n    user: admin\n    password: s3cret\nlist:\n    - a\n    # between\n    - b\n";
+    let enc = sops_core::encrypt(plain, Format::Yaml, &k.options, &Keyring::new()).unwrap();
+    // Add an AWS KMS key next to the age key, as a file shared with another team would have.
+    let mut file = EncryptedFile::parse(Format::Yaml, &enc).unwrap();
+    let mut kms = MasterKey::new(
+        KeyKind::Kms,
+        &[("arn", "arn:aws:kms:eu-west-1:111122223333:key/1234abcd")],
+    );
+    kms.fields.push((
+        "context".into(),
+        Field::Map(vec![("team".into(), "a".into())]),
+    ));
+    kms.fields.push((
+        "created_at".into(),
+        Field::Str("2026-01-01T00:00:00Z".into()),
+    ));
+    kms.fields
+        .push(("enc".into(), Field::Str("AQICAHhwrappedkeybytes==".into())));
+    kms.fields
+        .push(("aws_profile".into(), Field::Str(String::new())));
+    file.metadata.key_groups[0].keys.insert(0, kms);
+    let with_kms = file.emit(Format::Yaml, &StoreOptions::default()).unwrap();
+    let text = String::from_utf8(with_kms.clone()).unwrap();
+    assert!(
+        text.contains("    kms:\n        - arn: arn:aws:kms:eu-west-1:111122223333:key/1234abcd\n"),
+        "{text}"
+    );
+
+    // The age key opens it (the KMS key is reported as unusable, not fatal), and the unchanged
+    // write-back is byte-identical, KMS entry included.
+    assert_eq!(reencrypt(Format::Yaml, &with_kms, &k, |_| {}), with_kms);
+    // An edit keeps the KMS entry too.
+    let edited = reencrypt(Format::Yaml, &with_kms, &k, |t| {
+        let Some(sops_core::Value::Map(app)) = t.branches[0].get_mut("app") else {
+            panic!("app is a mapping")
+        };
+        *app.get_mut("password").unwrap() = sops_core::Value::Str("n3w".into());
+    });
+    let edited_text = String::from_utf8(edited).unwrap();
+    assert!(edited_text.contains("AQICAHhwrappedkeybytes=="));
+    assert!(edited_text.contains("team: a"));
+    let changed = text
+        .lines()
+        .zip(edited_text.lines())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(
+        (2..=3).contains(&changed),
+        "only password, mac and lastmodified change: {changed}"
+    );
+}

@@ -312,10 +312,10 @@ fn keys_this_build_cannot_use_survive_a_write_back_verbatim() {
     assert_eq!(reencrypt(Format::Yaml, &with_kms, &k, |_| {}), with_kms);
     // An edit keeps the KMS entry too.
     let edited = reencrypt(Format::Yaml, &with_kms, &k, |t| {
-        let Some(sops_core::Value::Map(app)) = t.branches[0].get_mut("app") else {
+        let Some(Value::Map(app)) = t.branches[0].get_mut("app") else {
             panic!("app is a mapping")
         };
-        *app.get_mut("password").unwrap() = sops_core::Value::Str("n3w".into());
+        *app.get_mut("password").unwrap() = Value::Str("n3w".into());
     });
     let edited_text = String::from_utf8(edited).unwrap();
     assert!(edited_text.contains("AQICAHhwrappedkeybytes=="));

@@ -160,3 +160,40 @@ fn sops_decrypts_what_rsops_encrypts_and_the_files_match() {
         failures.join("\n\n")
     );
 }
+
+/// SSH keys as age recipients (ssh-ed25519, ssh-rsa), both directions with real sops.
+#[test]
+fn ssh_recipients_interoperate_both_ways() {
+    let sops = reference_sops();
+    for kind in ["ed25519", "rsa"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let key = tmp.path().join(format!("id_{kind}"));
+        let out = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", kind, "-N", "", "-f"])
+            .arg(&key)
+            .output()
+            .expect("ssh-keygen must be installed (scripts/setup-test-tools)");
+        assert!(out.status.success(), "{}", describe(&out));
+        let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+        let plain = tmp.path().join("s.yaml");
+        std::fs::write(&plain, "db:\n    password: s3cret\nport: 5432\n").unwrap();
+        for (writer, reader) in [(rsops(), sops.clone()), (sops.clone(), rsops())] {
+            let enc = hermetic(&writer, tmp.path())
+                .args(["encrypt", "--age", public.trim()])
+                .arg(&plain)
+                .output()
+                .unwrap();
+            assert!(enc.status.success(), "{kind} encrypt: {}", describe(&enc));
+            let file = tmp.path().join("s.enc.yaml");
+            std::fs::write(&file, &enc.stdout).unwrap();
+            let dec = hermetic(&reader, tmp.path())
+                .env("SOPS_AGE_SSH_PRIVATE_KEY_FILE", &key)
+                .arg("decrypt")
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(dec.status.success(), "{kind} decrypt: {}", describe(&dec));
+            assert_eq!(dec.stdout, std::fs::read(&plain).unwrap(), "{kind}");
+        }
+    }
+}

@@ -98,7 +98,56 @@ pub fn emit(tree: &Tree) -> Result<Vec<u8>, StoreError> {
     for branch in &tree.branches {
         sections.extend(sections_from_branch(branch)?);
     }
-    write_sections(&sections)
+    let out = write_sections(&sections)?;
+    verify_written(&sections, &out)?;
+    Ok(out)
+}
+
+/// go-ini's quoting cannot express every key or value (a key holding both `"` and a backtick,
+/// a value holding `"""`, a key with surrounding spaces...): it would write a file that reads
+/// back differently, and since key paths are part of each value's authenticated data, sops
+/// would then fail to decrypt its own output. So the written text is read back, and anything
+/// that does not come back as the same sections, keys and values is refused.
+fn verify_written(sections: &[Section], out: &[u8]) -> Result<(), StoreError> {
+    let refused = |what: &str| {
+        err(
+            StoreErrorKind::Emit,
+            format!(
+                "{what} cannot be written faithfully in INI syntax (it would read back differently)"
+            ),
+        )
+    };
+    let reread = parse(out).map_err(|_| refused("the document"))?;
+    let mut back = Vec::new();
+    for branch in &reread.branches {
+        back.extend(sections_from_branch(branch)?);
+    }
+    let meaningful =
+        |s: &&Section| !(s.keys.is_empty() && s.name.eq_ignore_ascii_case(DEFAULT_SECTION));
+    let (a, b): (Vec<&Section>, Vec<&Section>) = (
+        sections.iter().filter(meaningful).collect(),
+        back.iter().filter(meaningful).collect(),
+    );
+    if a.len() != b.len() {
+        return Err(refused("a section name"));
+    }
+    for (x, y) in a.iter().zip(&b) {
+        if x.name != y.name || x.keys.len() != y.keys.len() {
+            return Err(refused(&format!("section {}", x.name)));
+        }
+        for (k, l) in x.keys.iter().zip(&y.keys) {
+            if k.name != l.name {
+                return Err(refused(&format!("a key name in section {}", x.name)));
+            }
+            if k.value != l.value {
+                return Err(refused(&format!(
+                    "the value of key {} in section {}",
+                    k.name, x.name
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Emits one value the way `sops decrypt --extract` prints it with INI output: a string as is,

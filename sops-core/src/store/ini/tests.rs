@@ -80,9 +80,24 @@ fn duplicate_keys_merge_like_go_ini() {
 
 #[test]
 fn auto_increment_keys() {
-    // go-ini names `-` keys `#1`, `#2`; sops then writes them under those names (verified).
-    let out = rt(b"[list]\n- = first\n- = second\n");
-    assert_eq!(show(&out), "[list]\n#1 = first\n#2 = second\n");
+    // go-ini names `-` keys `#1`, `#2`. sops writes them under those names (verified), which
+    // read back as comments: its own encrypted file then fails the MAC. We refuse instead.
+    let tree = parse(b"[list]\n- = first\n- = second\n").unwrap();
+    let Value::Map(list) = tree.branches[0].get("list").unwrap() else {
+        panic!("list is a section")
+    };
+    assert!(list.get("#1").is_some() && list.get("#2").is_some());
+    let e = emit(&tree).unwrap_err();
+    assert!(e.message.contains("cannot be written faithfully"), "{e}");
+}
+
+#[test]
+fn unrepresentable_keys_are_refused_not_corrupted() {
+    // go-ini would write this key in backticks, and read it back without its own backtick.
+    let tree = parse(b"[d]\nbt \"quote` = q\n").unwrap();
+    let e = emit(&tree).unwrap_err();
+    assert_eq!(e.kind, StoreErrorKind::Emit);
+    assert!(e.message.contains("cannot be written faithfully"), "{e}");
 }
 
 #[test]

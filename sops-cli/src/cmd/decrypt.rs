@@ -23,6 +23,7 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
         }
         err
     })?;
+    drop(input);
     let (mut ring, found) = keyring(args.decryption_order.as_deref())?;
     let identities = found.identities;
     ring.add_source(identities);
@@ -62,6 +63,7 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
             err
         })?,
     };
+    drop(decrypted);
     target.write(args, &out)
 }
 

@@ -106,6 +106,8 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
 
     let input = target.read()?;
     let tree = file::parse_plain(target.input, &input)?;
+    // The tree holds everything from here on; keep peak memory down on big files.
+    drop(input);
     if file::has_metadata(target.output, &tree) {
         return Err(sops_core::Error::AlreadyEncrypted {
             format: target.output,
@@ -113,9 +115,10 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
         .into());
     }
     let ring = sops_core::Keyring::new().with_source(crate::cmd::gpg());
-    let out = DecryptedFile::create(target.input, tree, &options, &ring)?
-        .into_encrypted()?
-        .emit(target.output, &opts)?;
+    let mut encrypted =
+        DecryptedFile::create(target.input, tree, &options, &ring)?.into_encrypted()?;
+    let out = encrypted.emit(target.output, &opts)?;
+    drop(encrypted);
     target.write(args, &out)
 }
 

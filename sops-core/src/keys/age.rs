@@ -75,8 +75,9 @@ impl Identities {
         }
     }
 
-    /// Parses an identities file (`AGE-SECRET-KEY-1…` lines; `#` comments and blank lines
-    /// ignored) and adds its keys. The error names the problem, never the key material.
+    /// Parses an identities file (`AGE-SECRET-KEY-1…` lines, and `AGE-PLUGIN-…` lines with the
+    /// `age-plugin` feature; `#` comments and blank lines ignored) and adds its keys. The error
+    /// names the problem, never the key material.
     pub fn add_identity_file(&mut self, contents: &[u8]) -> Result<usize, String> {
         let file = age::IdentityFile::from_buffer(contents)
             .map_err(|e| format!("failed to parse age identities: {}", redact(&e.to_string())))?;
@@ -133,6 +134,8 @@ impl Default for Identities {
 /// Error strings from parsers could quote input; keep only their first line, and never more
 /// than a short prefix, so key material cannot end up in a message.
 fn redact(s: &str) -> String {
+    // age's localised messages wrap arguments in Unicode isolation marks; drop them.
+    let s = s.replace(['\u{2068}', '\u{2069}'], "");
     let first = s.lines().next().unwrap_or("");
     if first.contains("AGE-SECRET-KEY") || first.contains("PRIVATE KEY") {
         "invalid key material".to_owned()
@@ -220,6 +223,31 @@ mod tests {
             .unwrap();
         let err = other.unwrap(&wrapped).unwrap().unwrap_err();
         assert!(err.reason.contains("no identity matched"), "{}", err.reason);
+    }
+
+    /// A syntactically valid plugin identity for a plugin that is not installed.
+    #[cfg(feature = "age-plugin")]
+    const PLUGIN_IDENTITY: &str = "AGE-PLUGIN-RSOPSTEST-1QQQSYQCYQ5RQWZQFPG9SCRGWPUT5PAQP";
+
+    #[cfg(feature = "age-plugin")]
+    #[test]
+    fn plugin_identities_are_recognised_and_name_their_missing_plugin() {
+        let mut ids = Identities::new();
+        let err = ids
+            .add_identity_file(PLUGIN_IDENTITY.as_bytes())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "failed to load age identities: Could not find 'age-plugin-rsopstest' on the PATH."
+        );
+    }
+
+    #[cfg(not(feature = "age-plugin"))]
+    #[test]
+    fn plugin_identities_need_the_feature() {
+        let mut ids = Identities::new();
+        let line = "AGE-PLUGIN-RSOPSTEST-1QQQSYQCYQ5RQWZQFPG9SCRGWPUT5PAQP";
+        assert!(ids.add_identity_file(line.as_bytes()).is_err());
     }
 
     #[test]

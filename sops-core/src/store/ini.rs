@@ -534,12 +534,22 @@ fn write_sections(sections: &[Section]) -> Result<Vec<u8>, StoreError> {
 
 /// Comment lines as go-ini writes them: `; text`, or `#`/`;` kept and followed by one space.
 fn write_comment(out: &mut String, comment: &str, trim: bool) -> Result<(), StoreError> {
-    for line in comment.split('\n') {
+    for (i, line) in comment.split('\n').enumerate() {
+        let first_line = i == 0;
         let Some(first) = line.chars().next() else {
             // go-ini indexes `lines[i][0]` and panics on an empty comment line.
             return Err(err(StoreErrorKind::Emit, "empty line inside a comment"));
         };
-        if first == '#' || first == ';' {
+        if first_line && (first == '#' || first == ';') {
+            // Deliberate deviation from go-ini/sops, found by fuzzing: go-ini strips the comment
+            // characters (`;`/`#` and spaces) from the start of a comment's first line when
+            // reading, and writes a first line that starts with one as is, so such a comment
+            // changed on every decrypt/re-encrypt cycle. Writing it after the *other* comment
+            // character keeps it intact. sops never produces such texts from its own output,
+            // so files sops writes still round-trip byte for byte.
+            out.push_str(if first == '#' { "; " } else { "# " });
+            out.push_str(if trim { line.trim() } else { line });
+        } else if first == '#' || first == ';' {
             out.push(first);
             out.push(' ');
             out.push_str(line[1..].trim());

@@ -204,3 +204,21 @@ fn emit_value_matches_sops_extract() {
     s.push("k", Value::Str("v".into()));
     assert!(emit_value(&Value::Map(s)).is_err());
 }
+
+#[test]
+fn fuzz_regressions_reach_a_fixed_point_or_are_refused() {
+    let regressions = files("ini/regressions");
+    assert!(regressions.len() >= 5);
+    for (name, input) in regressions {
+        let Ok(tree) = parse(&input) else { continue };
+        let Ok(first) = emit(&tree) else { continue };
+        let reparsed = parse(&first).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let second = emit(&reparsed).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            first == second,
+            "{name}:\n{}\n---\n{}",
+            show(&first),
+            show(&second)
+        );
+    }
+}

@@ -168,10 +168,10 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     let src = src.strip_prefix('\u{FEFF}').unwrap_or(src);
     let lines: Vec<&str> = src.split('\n').collect();
     // 1. Events, with an early depth check so hostile nesting never builds deep structures.
-    // Block YAML has about two events per line (key and value); reserving that up front saves
-    // the copies of a growing multi-megabyte vector.
+    // Block YAML has about two events per line (key and value) plus collection starts and ends;
+    // reserving that up front saves the copies of a growing multi-megabyte vector.
     let mut events: Vec<(Event<'_>, Span)> =
-        Vec::with_capacity((lines.len() * 2).min(src.len() / 2) + 16);
+        Vec::with_capacity((lines.len() * 2 + lines.len() / 4).min(src.len() / 2) + 16);
     let mut depth = 0usize;
     for ev in Parser::new_from_str(src) {
         let (ev, span) = ev.map_err(|e| {
@@ -231,6 +231,10 @@ fn line_of_byte(input: &[u8], at: usize) -> usize {
 /// so no UTF-8 decoding is needed to find them); columns are counted in characters, as saphyr
 /// counts them, only for the candidates.
 fn scan_comments(src: &str, lines: &[&str], events: &[(Event<'_>, Span)]) -> Vec<Comment> {
+    if !src.contains('#') {
+        // No comment marker at all (typical of large machine-written files): nothing to place.
+        return Vec::new();
+    }
     // Opaque regions: scalar spans (double-quoted ones re-measured: saphyr's span may run over
     // a trailing comment).
     let mut regions: Vec<(Pos, Pos)> = Vec::new();

@@ -1,6 +1,9 @@
 //! The emitter: reproduces the bytes yaml.v3 v3.0.4's `Encoder` (with `SetIndent`) writes for the
 //! node tree sops builds in `stores/yaml/store.go` (`appendTreeBranch`, `appendSequence`).
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
 use base64::Engine;
 
 use super::resolve::{Resolved, is_base60_float, is_old_bool, resolve_plain};
@@ -20,6 +23,15 @@ pub(crate) fn effective_indent(indent: usize) -> usize {
 
 pub(crate) fn emit_tree(tree: &Tree, indent: usize) -> Result<Vec<u8>, StoreError> {
     let mut e = Emitter::new(indent);
+    // Reserve the whole output once: growing a multi-megabyte buffer by doubling copies it and
+    // touches twice the pages.
+    let best = e.best;
+    let estimate: usize = tree
+        .branches
+        .iter()
+        .map(|b| estimate_branch(b, 0, best, 1))
+        .sum();
+    e.out.reserve(estimate + estimate / 32 + 64);
     for (i, branch) in tree.branches.iter().enumerate() {
         if i > 0 {
             // yaml.v3 writes `---` before every document after the first.
@@ -52,15 +64,15 @@ struct Emitter {
     best: usize,
 }
 
-/// A scalar ready to write: its text and style.
-enum Scalar {
-    Plain(String),
-    Single(String),
-    Double(String),
+/// A scalar ready to write: its text (borrowed from the tree when possible) and style.
+enum Scalar<'a> {
+    Plain(Cow<'a, str>),
+    Single(&'a str),
+    Double(&'a str),
     /// Literal block: (tag prefix, value).
-    Literal(Option<&'static str>, String),
+    Literal(Option<&'static str>, Cow<'a, str>),
     /// Plain with a tag (`!!binary AAA=`, `!!merge <<`).
-    Tagged(&'static str, String),
+    Tagged(&'static str, Cow<'a, str>),
 }
 
 /// Splits a sops branch/list into yaml.v3 comment attachments the way `appendTreeBranch` does.
@@ -136,8 +148,12 @@ impl Emitter {
     }
 
     fn pad(&mut self, n: usize) {
-        for _ in 0..n {
-            self.out.push(' ');
+        const SPACES: &str = "                                                                ";
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(SPACES.len());
+            self.out.push_str(&SPACES[..k]);
+            left -= k;
         }
     }
 
@@ -369,7 +385,12 @@ impl Emitter {
             }
             Scalar::Single(v) => {
                 self.out.push('\'');
-                self.out.push_str(&v.replace('\'', "''"));
+                for (i, part) in v.split('\'').enumerate() {
+                    if i > 0 {
+                        self.out.push_str("''");
+                    }
+                    self.out.push_str(part);
+                }
                 self.out.push('\'');
             }
             Scalar::Double(v) => write_double(&mut self.out, v),
@@ -390,17 +411,17 @@ impl Emitter {
                     self.out.push('+');
                 }
                 self.out.push('\n');
+                // Each non-empty line is indented; empty lines stay empty.
                 let mut at_line_start = true;
-                for ch in v.chars() {
-                    if ch == '\n' {
+                for (i, line) in v.split('\n').enumerate() {
+                    if i > 0 {
                         self.out.push('\n');
                         at_line_start = true;
-                    } else {
-                        if at_line_start {
-                            self.pad(block_indent);
-                            at_line_start = false;
-                        }
-                        self.out.push(ch);
+                    }
+                    if !line.is_empty() {
+                        self.pad(block_indent);
+                        self.out.push_str(line);
+                        at_line_start = false;
                     }
                 }
                 if !at_line_start {
@@ -411,6 +432,40 @@ impl Emitter {
                 self.out.pop();
             }
         }
+    }
+}
+
+/// Roughly the bytes a branch takes once emitted with keys at `indent` (to reserve the output
+/// buffer; an underestimate only costs one reallocation).
+fn estimate_branch(b: &Branch, indent: usize, best: usize, depth: usize) -> usize {
+    if depth > MAX_DEPTH {
+        return 0;
+    }
+    b.items
+        .iter()
+        .map(|i| match i {
+            Item::Comment(c) => indent + c.len() + 2,
+            Item::Pair { key, value } => {
+                indent + key.len() + 3 + estimate_value(value, indent + best, best, depth)
+            }
+        })
+        .sum()
+}
+
+fn estimate_value(v: &Value, indent: usize, best: usize, depth: usize) -> usize {
+    if depth > MAX_DEPTH {
+        return 0;
+    }
+    match v {
+        Value::Map(b) => estimate_branch(b, indent, best, depth + 1),
+        Value::List(l) => l
+            .iter()
+            .map(|x| indent + 2 + estimate_value(x, indent + 2, best, depth + 1))
+            .sum(),
+        Value::Str(s) => s.len() + 2,
+        Value::Bytes(b) => b.len() / 3 * 4 + 16,
+        Value::Comment(c) => indent + c.len() + 2,
+        _ => 24,
     }
 }
 
@@ -425,7 +480,9 @@ fn is_printable(c: char) -> bool {
 
 fn write_double(out: &mut String, v: &str) {
     out.push('"');
-    for c in v.chars() {
+    // Runs of characters written as they are are copied whole.
+    let mut from = 0;
+    for (at, c) in v.char_indices() {
         let code = c as u32;
         if !is_printable(c)
             || c == '\u{FEFF}'
@@ -437,6 +494,8 @@ fn write_double(out: &mut String, v: &str) {
             || c == '\u{2028}'
             || c == '\u{2029}'
         {
+            out.push_str(&v[from..at]);
+            from = at + c.len_utf8();
             out.push('\\');
             match code {
                 0x00 => out.push('0'),
@@ -454,14 +513,14 @@ fn write_double(out: &mut String, v: &str) {
                 0xA0 => out.push('_'),
                 0x2028 => out.push('L'),
                 0x2029 => out.push('P'),
-                _ if code <= 0xFF => out.push_str(&format!("x{code:02X}")),
-                _ if code <= 0xFFFF => out.push_str(&format!("u{code:04X}")),
-                _ => out.push_str(&format!("U{code:08X}")),
+                // Writing to a `String` cannot fail.
+                _ if code <= 0xFF => _ = write!(out, "x{code:02X}"),
+                _ if code <= 0xFFFF => _ = write!(out, "u{code:04X}"),
+                _ => _ = write!(out, "U{code:08X}"),
             }
-        } else {
-            out.push(c);
         }
     }
+    out.push_str(&v[from..]);
     out.push('"');
 }
 
@@ -479,25 +538,35 @@ struct Analysis {
 fn analyze_simple(v: &str) -> Option<Analysis> {
     let b = v.as_bytes();
     let (first, last) = (*b.first()?, *b.last()?);
-    let simple = |c: u8| {
-        c.is_ascii_alphanumeric()
+    // A table lookup per byte, without an early exit inside a chunk (this scans every byte the
+    // emitter writes, so it is kept branch-free).
+    let all_simple = b.chunks(64).all(|chunk| {
+        chunk
+            .iter()
+            .fold(true, |ok, &c| ok & SIMPLE[usize::from(c)])
+    });
+    (first.is_ascii_alphanumeric() && last != b':' && all_simple).then_some(Analysis {
+        block_plain: true,
+        single: true,
+        block: true,
+    })
+}
+
+/// The bytes [`analyze_simple`] accepts anywhere in a scalar.
+const SIMPLE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric()
             || matches!(
                 c,
                 b'_' | b'-' | b'.' | b'/' | b'+' | b'=' | b',' | b':' | b'[' | b']'
-            )
-    };
-    (first.is_ascii_alphanumeric() && last != b':' && b.iter().all(|&c| simple(c))).then_some(
-        Analysis {
-            block_plain: true,
-            single: true,
-            block: true,
-        },
-    )
-}
-
-fn analyze(v: &str) -> Analysis {
-    analyze_simple(v).unwrap_or_else(|| analyze_full(v))
-}
+            );
+        i += 1;
+    }
+    t
+};
 
 /// yaml.v3 `yaml_emitter_analyze_scalar`, reduced to the three verdicts sops' output needs.
 fn analyze_full(v: &str) -> Analysis {
@@ -623,46 +692,50 @@ fn analyze_full(v: &str) -> Analysis {
 
 /// Style selection for a string, as yaml.v3 `encoder.stringv` + `yaml_emitter_select_scalar_style`
 /// choose it for the node sops builds with `Node.Encode(string)`.
-fn string_scalar(s: &str, key: bool) -> Scalar {
+fn string_scalar(s: &str, key: bool) -> Scalar<'_> {
     if s == "<<" {
         // sops 3.11 quirk (verified with the binary): the string `<<` (key or value) is written
         // as a merge key, `!!merge <<`, because yaml.v3 resolves it to the merge tag.
-        return Scalar::Tagged("!!merge", "<<".to_owned());
+        return Scalar::Tagged("!!merge", Cow::Borrowed("<<"));
     }
     let can_plain = resolve_plain(s) == Resolved::Str && !is_base60_float(s) && !is_old_bool(s);
-    let a = analyze(s);
-    if s.contains('\n') && !key {
+    // A simple scalar holds no line break, so only the others are searched for one.
+    let (a, multiline) = match analyze_simple(s) {
+        Some(a) => (a, false),
+        None => (analyze_full(s), s.contains('\n')),
+    };
+    if multiline && !key {
         if a.block {
-            return Scalar::Literal(None, s.to_owned());
+            return Scalar::Literal(None, Cow::Borrowed(s));
         }
-        return Scalar::Double(s.to_owned());
+        return Scalar::Double(s);
     }
-    if s.contains('\n') {
-        return Scalar::Double(s.to_owned());
+    if multiline {
+        return Scalar::Double(s);
     }
     if can_plain {
         if a.block_plain {
-            return Scalar::Plain(s.to_owned());
+            return Scalar::Plain(Cow::Borrowed(s));
         }
         if a.single && !(s.is_empty() && key) {
-            return Scalar::Single(s.to_owned());
+            return Scalar::Single(s);
         }
-        return Scalar::Double(s.to_owned());
+        return Scalar::Double(s);
     }
-    Scalar::Double(s.to_owned())
+    Scalar::Double(s)
 }
 
-fn key_scalar(k: &str) -> Scalar {
+fn key_scalar(k: &str) -> Scalar<'_> {
     string_scalar(k, true)
 }
 
-fn scalar_for(v: &Value) -> Result<Scalar, StoreError> {
+fn scalar_for(v: &Value) -> Result<Scalar<'_>, StoreError> {
     Ok(match v {
-        Value::Null => Scalar::Plain("null".to_owned()),
-        Value::Bool(b) => Scalar::Plain(if *b { "true" } else { "false" }.to_owned()),
-        Value::Int(i) => Scalar::Plain(i.to_string()),
-        Value::Float(f) => Scalar::Plain(format_go_float(*f)),
-        Value::Time(t) => Scalar::Plain(t.to_rfc3339_nano()),
+        Value::Null => Scalar::Plain(Cow::Borrowed("null")),
+        Value::Bool(b) => Scalar::Plain(Cow::Borrowed(if *b { "true" } else { "false" })),
+        Value::Int(i) => Scalar::Plain(Cow::Owned(i.to_string())),
+        Value::Float(f) => Scalar::Plain(Cow::Owned(format_go_float(*f))),
+        Value::Time(t) => Scalar::Plain(Cow::Owned(t.to_rfc3339_nano())),
         Value::Str(s) => string_scalar(s, false),
         Value::Bytes(b) => match std::str::from_utf8(b) {
             Ok(s) => string_scalar(s, false),
@@ -678,17 +751,17 @@ fn scalar_for(v: &Value) -> Result<Scalar, StoreError> {
 }
 
 /// yaml.v3 `encodeBase64`: 70-character lines, a literal block when more than one line.
-fn binary_scalar(b: &[u8]) -> Scalar {
+fn binary_scalar(b: &[u8]) -> Scalar<'static> {
     let enc = base64::engine::general_purpose::STANDARD.encode(b);
     if enc.len() < 70 {
-        return Scalar::Tagged("!!binary", enc);
+        return Scalar::Tagged("!!binary", Cow::Owned(enc));
     }
     let mut s = String::with_capacity(enc.len() + enc.len() / 70 + 1);
     for chunk in enc.as_bytes().chunks(70) {
         s.push_str(std::str::from_utf8(chunk).unwrap_or_default());
         s.push('\n');
     }
-    Scalar::Literal(Some("!!binary"), s)
+    Scalar::Literal(Some("!!binary"), Cow::Owned(s))
 }
 
 /// Go `strconv.FormatFloat(f, 'g', -1, 64)` with yaml.v3's `.inf`/`-.inf`/`.nan` spellings.

@@ -136,7 +136,6 @@ impl Frame {
 }
 
 struct Builder<'s> {
-    src: &'s str,
     stack: Vec<Frame>,
     anchors: HashMap<usize, (Value, usize)>,
     expanded: usize,
@@ -167,8 +166,12 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
             .at(line_of_byte(input, e.valid_up_to()), 1)
     })?;
     let src = src.strip_prefix('\u{FEFF}').unwrap_or(src);
+    let lines: Vec<&str> = src.split('\n').collect();
     // 1. Events, with an early depth check so hostile nesting never builds deep structures.
-    let mut events: Vec<(Event<'_>, Span)> = Vec::new();
+    // Block YAML has about two events per line (key and value) plus collection starts and ends;
+    // reserving that up front saves the copies of a growing multi-megabyte vector.
+    let mut events: Vec<(Event<'_>, Span)> =
+        Vec::with_capacity((lines.len() * 2 + lines.len() / 4).min(src.len() / 2) + 16);
     let mut depth = 0usize;
     for ev in Parser::new_from_str(src) {
         let (ev, span) = ev.map_err(|e| {
@@ -197,10 +200,9 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
         events.push((ev, span));
     }
     // 2. Comments.
-    let comments = scan_comments(src, &events);
+    let comments = scan_comments(src, &lines, &events);
     // 3. Build.
     let mut b = Builder {
-        src,
         stack: Vec::new(),
         anchors: HashMap::new(),
         expanded: 0,
@@ -210,9 +212,9 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
         last_was_key: false,
         last_closed_flow: None,
         last_end: (1, 0),
-        lines: src.split('\n').collect(),
+        lines,
     };
-    b.run(&events, comments)
+    b.run(&mut events, comments)
 }
 
 fn line_of_byte(input: &[u8], at: usize) -> usize {
@@ -224,76 +226,108 @@ fn line_of_byte(input: &[u8], at: usize) -> usize {
 }
 
 /// Finds every comment token: `#` at line start or after a blank, outside scalars.
-fn scan_comments(src: &str, events: &[(Event<'_>, Span)]) -> Vec<Comment> {
+///
+/// One pass over the source for `#` bytes (a comment marker, a blank and a line break are ASCII,
+/// so no UTF-8 decoding is needed to find them); columns are counted in characters, as saphyr
+/// counts them, only for the candidates.
+fn scan_comments(src: &str, lines: &[&str], events: &[(Event<'_>, Span)]) -> Vec<Comment> {
+    if !src.contains('#') {
+        // No comment marker at all (typical of large machine-written files): nothing to place.
+        return Vec::new();
+    }
     // Opaque regions: scalar spans (double-quoted ones re-measured: saphyr's span may run over
     // a trailing comment).
-    let lines: Vec<&str> = src.split('\n').collect();
     let mut regions: Vec<(Pos, Pos)> = Vec::new();
-    let mut content_lines: HashSet<usize> = HashSet::new();
+    let mut content_lines: Vec<bool> = vec![false; lines.len() + 2];
+    let mut mark = |l: usize| {
+        if l >= content_lines.len() {
+            content_lines.resize(l + 1, false);
+        }
+        content_lines[l] = true;
+    };
     for (ev, span) in events {
         let start = pos_of(&span.start);
         let mut end = pos_of(&span.end);
         match ev {
             Event::Scalar(_, style, _, _) => {
                 if *style == ScalarStyle::DoubleQuoted {
-                    end = quoted_end(&lines, start, '"').unwrap_or(end);
+                    end = quoted_end(lines, start, b'"').unwrap_or(end);
                 } else if *style == ScalarStyle::SingleQuoted {
-                    end = quoted_end(&lines, start, '\'').unwrap_or(end);
+                    end = quoted_end(lines, start, b'\'').unwrap_or(end);
                 }
                 if start != end {
                     regions.push((start, end));
                 }
                 for l in start.0..=end.0 {
-                    content_lines.insert(l);
+                    mark(l);
                 }
             }
             Event::SequenceStart(..) | Event::MappingStart(..) | Event::Alias(_) => {
-                content_lines.insert(start.0);
+                mark(start.0);
             }
             Event::SequenceEnd | Event::MappingEnd if start != end => {
-                content_lines.insert(start.0);
+                mark(start.0);
             }
             _ => {}
         }
     }
-    regions.sort();
+    // Events come in source order, so this is nearly sorted already.
+    regions.sort_unstable();
     let in_region = |p: Pos| -> bool {
         let idx = regions.partition_point(|r| r.0 <= p);
         // Regions do not overlap; check the last one starting at or before p.
         idx > 0 && regions[idx - 1].1 > p
     };
     let mut out: Vec<Comment> = Vec::new();
-    let mut prev_blank_or_comment_line = 0usize;
-    for (li, line) in lines.iter().enumerate() {
-        let lno = li + 1;
-        let mut prev: Option<char> = None;
-        let mut found = None;
-        let mut has_content_before = false;
-        for (col, c) in line.chars().enumerate() {
-            if c == '#' && matches!(prev, None | Some(' ' | '\t')) && !in_region((lno, col)) {
-                found = Some(col);
-                break;
-            }
-            if !matches!(c, ' ' | '\t' | '\r') {
-                has_content_before = true;
-            }
-            prev = Some(c);
+    let bytes = src.as_bytes();
+    // The line of the current candidate: its number, first byte, and a character count up to
+    // a byte offset inside it (so columns on one long line are counted once, not per `#`).
+    let (mut lno, mut line_start) = (1usize, 0usize);
+    let (mut counted_to, mut counted_chars) = (0usize, 0usize);
+    let mut from = 0usize;
+    while let Some(off) = src[from..].find('#') {
+        let at = from + off;
+        let skipped = &src[line_start.max(from)..at];
+        if let Some(nl) = skipped.rfind('\n') {
+            lno += skipped.bytes().filter(|&b| b == b'\n').count();
+            line_start = line_start.max(from) + nl + 1;
+            (counted_to, counted_chars) = (line_start, 0);
         }
-        if let Some(col) = found {
-            let text: String = line.chars().skip(col + 1).collect();
-            let text = text.strip_suffix('\r').map(str::to_owned).unwrap_or(text);
-            out.push(Comment {
-                pos: (lno, col),
-                text,
-                inline: has_content_before,
-                foot_group: false,
-            });
+        from = at + 1;
+        let prev_blank = at == line_start || matches!(bytes[at - 1], b' ' | b'\t');
+        if !prev_blank {
+            continue;
         }
-        let _ = &mut prev_blank_or_comment_line;
+        counted_chars += src[counted_to..at].chars().count();
+        counted_to = at;
+        let col = counted_chars;
+        if in_region((lno, col)) {
+            continue;
+        }
+        let line_end = src[at..].find('\n').map_or(src.len(), |n| at + n);
+        let text = &src[at + 1..line_end];
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        out.push(Comment {
+            pos: (lno, col),
+            text: text.to_owned(),
+            inline: bytes[line_start..at]
+                .iter()
+                .any(|b| !matches!(b, b' ' | b'\t' | b'\r')),
+            foot_group: false,
+        });
+        // One comment per line: continue on the next one.
+        if line_end == src.len() {
+            break;
+        }
+        from = line_end + 1;
+        lno += 1;
+        line_start = from;
+        (counted_to, counted_chars) = (from, 0);
     }
     // Foot groups: own-line comment groups starting right after a content line and followed
     // by a blank line.
     let is_blank = |l: usize| lines.get(l - 1).is_some_and(|s| s.trim().is_empty());
+    let is_content = |l: usize| content_lines.get(l).copied().unwrap_or(false);
     let mut i = 0;
     while i < out.len() {
         if out[i].inline {
@@ -307,7 +341,7 @@ fn scan_comments(src: &str, events: &[(Event<'_>, Span)]) -> Vec<Comment> {
         }
         let first_line = out[start].pos.0;
         let last_line = out[j].pos.0;
-        let after_content = first_line > 1 && content_lines.contains(&(first_line - 1));
+        let after_content = first_line > 1 && is_content(first_line - 1);
         let blank_after = last_line < lines.len() && is_blank(last_line + 1);
         if after_content && blank_after {
             for c in &mut out[start..=j] {
@@ -319,33 +353,48 @@ fn scan_comments(src: &str, events: &[(Event<'_>, Span)]) -> Vec<Comment> {
     out
 }
 
+/// The byte offset of character `n` of `line` (its length when shorter).
+fn byte_of_char(line: &str, n: usize) -> usize {
+    line.char_indices().nth(n).map_or(line.len(), |(i, _)| i)
+}
+
 /// The end of a quoted scalar whose opening quote is at `start` (saphyr's span for quoted
 /// scalars may run over a trailing comment, so it is re-measured).
-fn quoted_end(lines: &[&str], start: Pos, quote: char) -> Option<Pos> {
+fn quoted_end(lines: &[&str], start: Pos, quote: u8) -> Option<Pos> {
     let mut l = start.0;
     let mut first = true;
-    let mut escaped = false;
     loop {
-        let line = lines.get(l - 1)?;
-        let skip = if first { start.1 + 1 } else { 0 };
-        let chars: Vec<char> = line.chars().collect();
-        let mut col = skip;
-        while col < chars.len() {
-            let c = chars[col];
+        let line = lines.get(l.checked_sub(1)?)?;
+        let b = line.as_bytes();
+        let (mut i, mut col) = if first {
+            (byte_of_char(line, start.1 + 1), start.1 + 1)
+        } else {
+            (0, 0)
+        };
+        // An escape does not continue over a line break.
+        let mut escaped = false;
+        while i < b.len() {
+            let c = b[i];
+            if c & 0xC0 == 0x80 {
+                // A UTF-8 continuation byte: part of the character already counted.
+                i += 1;
+                continue;
+            }
             if escaped {
                 escaped = false;
-            } else if quote == '"' && c == '\\' {
+            } else if quote == b'"' && c == b'\\' {
                 escaped = true;
             } else if c == quote {
-                if quote == '\'' && chars.get(col + 1) == Some(&'\'') {
+                if quote == b'\'' && b.get(i + 1) == Some(&b'\'') {
+                    i += 2;
                     col += 2;
                     continue;
                 }
                 return Some((l, col + 1));
             }
+            i += 1;
             col += 1;
         }
-        escaped = false;
         first = false;
         l += 1;
     }
@@ -353,18 +402,21 @@ fn quoted_end(lines: &[&str], start: Pos, quote: char) -> Option<Pos> {
 
 /// The position of the first token after `from`, skipping blanks, line breaks and comments.
 fn next_token(lines: &[&str], from: Pos) -> Pos {
-    let mut l = from.0;
+    let mut l = from.0.max(1);
     let mut col = from.1;
     while l <= lines.len() {
-        let chars: Vec<char> = lines[l - 1].chars().collect();
-        let mut prev_blank =
-            col == 0 || chars.get(col - 1).is_some_and(|c| matches!(c, ' ' | '\t'));
-        while col < chars.len() {
-            match chars[col] {
-                ' ' | '\t' | '\r' => prev_blank = true,
-                '#' if prev_blank => break,
+        let line = lines[l - 1];
+        let b = line.as_bytes();
+        let mut i = byte_of_char(line, col);
+        let mut prev_blank = col == 0 || (i > 0 && matches!(b[i - 1], b' ' | b'\t'));
+        while i < b.len() {
+            match b[i] {
+                b' ' | b'\t' | b'\r' => prev_blank = true,
+                b'#' if prev_blank => break,
+                // Every byte so far was a one-byte character, so `col` counts characters.
                 _ => return (l, col),
             }
+            i += 1;
             col += 1;
         }
         l += 1;
@@ -384,14 +436,21 @@ fn tag_name(tag: &Tag) -> String {
 impl Builder<'_> {
     fn run(
         &mut self,
-        events: &[(Event<'_>, Span)],
+        events: &mut [(Event<'_>, Span)],
         comments: Vec<Comment>,
     ) -> Result<Tree, StoreError> {
         let mut tree = Tree::default();
         let mut ci = 0usize;
         let mut doc_root: Option<Value> = None;
         let mut doc_comments: Vec<String> = Vec::new();
-        for (i, (ev, span)) in events.iter().enumerate() {
+        for i in 0..events.len() {
+            // A scalar's text moves into the tree (taken before the shared borrow below; the
+            // look-ahead in `place_comment` only reads event kinds and spans).
+            let text = match &mut events[i].0 {
+                Event::Scalar(t, ..) => std::mem::take(t).into_owned(),
+                _ => String::new(),
+            };
+            let (ev, span) = &events[i];
             let start = pos_of(&span.start);
             // Flush the comments that precede this event. A block collection's end event is
             // positioned unreliably (before trailing comments for indentless sequences), so
@@ -567,16 +626,18 @@ impl Builder<'_> {
                     };
                     continue;
                 }
-                Event::Scalar(text, style, anchor, tag) => {
+                Event::Scalar(_, style, anchor, tag) => {
                     let is_key =
                         matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
                     if is_key {
-                        let key = self.scalar_key(text, *style, tag.as_deref(), start)?;
-                        self.push_key(key, text, start)?;
                         if *anchor != 0 {
-                            self.anchors
-                                .insert(*anchor, (Value::Str(text.to_string()), 0));
+                            self.anchors.insert(*anchor, (Value::Str(text.clone()), 0));
                         }
+                        // Without a tag the key is the text itself; a tag (`!!binary`) may
+                        // change it, and the duplicate check needs the text.
+                        let raw = tag.is_some().then(|| text.clone());
+                        let key = self.scalar_key(text, *style, tag.as_deref(), start)?;
+                        self.push_key(key, raw, start)?;
                         self.last_content_line = pos_of(&span.end).0;
                         self.last_was_key = true;
                         continue;
@@ -619,8 +680,7 @@ impl Builder<'_> {
                                 start,
                             ));
                         };
-                        let k2 = k.clone();
-                        self.push_key(k, &k2, start)?;
+                        self.push_key(k, None, start)?;
                         self.last_was_key = true;
                         continue;
                     }
@@ -631,7 +691,6 @@ impl Builder<'_> {
                 }
             }
         }
-        let _ = self.src;
         Ok(tree)
     }
 
@@ -641,19 +700,20 @@ impl Builder<'_> {
         if is_map {
             return start.1;
         }
-        let Some(line) = self.src.split('\n').nth(start.0.saturating_sub(1)) else {
+        let Some(line) = self.lines.get(start.0.saturating_sub(1)) else {
             return start.1;
         };
-        let chars: Vec<char> = line.chars().take(start.1 + 1).collect();
-        if chars.get(start.1) == Some(&'-') {
+        let at = byte_of_char(line, start.1);
+        if line[at..].starts_with('-') {
             return start.1;
         }
-        let mut i = start.1.min(chars.len());
-        while i > 0 {
-            i -= 1;
-            match chars[i] {
+        // Back over blanks to a dash; the head before `at` has `n` characters.
+        let head = &line[..at];
+        let n = head.chars().count();
+        for (k, c) in head.chars().rev().enumerate() {
+            match c {
                 ' ' | '\t' => continue,
-                '-' => return i,
+                '-' => return n - 1 - k,
                 _ => break,
             }
         }
@@ -693,7 +753,9 @@ impl Builder<'_> {
         }
     }
 
-    fn push_key(&mut self, key: String, raw: &str, start: Pos) -> Result<(), StoreError> {
+    /// Sets the pending key of the innermost mapping; `raw` is the source text when it differs
+    /// from `key`.
+    fn push_key(&mut self, key: String, raw: Option<String>, start: Pos) -> Result<(), StoreError> {
         let check_dups = self.doc_index == 0;
         if let Some(Frame::Map {
             items,
@@ -706,7 +768,7 @@ impl Builder<'_> {
         {
             // yaml.v3 rejects duplicates on the raw key text; sops only runs that check on the
             // first document (`Decode(map[string]interface{})` reads one document).
-            if check_dups && !keys.insert(raw.to_owned()) {
+            if check_dups && !keys.insert(raw.unwrap_or_else(|| key.clone())) {
                 return Err(loc(
                     err(
                         StoreErrorKind::DuplicateKey,
@@ -724,7 +786,7 @@ impl Builder<'_> {
 
     fn scalar_key(
         &self,
-        text: &str,
+        text: String,
         style: ScalarStyle,
         tag: Option<&Tag>,
         start: Pos,
@@ -986,17 +1048,18 @@ fn clone_value(v: &Value, count: &mut usize) -> Value {
 }
 
 /// Types one scalar as yaml.v3 `Node.Decode(&interface{})` does.
-fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, StoreError> {
+fn scalar_value(text: String, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, StoreError> {
     let tag = tag.map(tag_name);
     let quoted = !matches!(style, ScalarStyle::Plain);
     match tag.as_deref() {
         None => {
             if quoted {
-                return Ok(Value::Str(text.to_owned()));
+                return Ok(Value::Str(text));
             }
-            resolved_to_value(text, resolve_plain(text))
+            let r = resolve_plain(&text);
+            resolved_to_value(text, r)
         }
-        Some("!!str") | Some("!") => Ok(Value::Str(text.to_owned())),
+        Some("!!str") | Some("!") => Ok(Value::Str(text)),
         Some("!!binary") => {
             let cleaned: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
             let bytes = base64::engine::general_purpose::STANDARD
@@ -1012,7 +1075,7 @@ fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Val
                 Err(e) => Ok(Value::Bytes(e.into_bytes())),
             }
         }
-        Some("!!timestamp") => match parse_timestamp(text) {
+        Some("!!timestamp") => match parse_timestamp(&text) {
             Some(t) => Ok(Value::Time(t)),
             None => Err(err(
                 StoreErrorKind::Syntax,
@@ -1020,7 +1083,7 @@ fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Val
             )),
         },
         Some(t @ ("!!int" | "!!float" | "!!bool" | "!!null")) => {
-            let r = resolve_plain(text);
+            let r = resolve_plain(&text);
             let ok = matches!(
                 (t, &r),
                 ("!!int", Resolved::Int(_) | Resolved::Uint)
@@ -1040,11 +1103,11 @@ fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Val
             resolved_to_value(text, r)
         }
         // Unknown tags: yaml.v3 keeps the string value and drops the tag.
-        Some(_) => Ok(Value::Str(text.to_owned())),
+        Some(_) => Ok(Value::Str(text)),
     }
 }
 
-fn resolved_to_value(text: &str, r: Resolved) -> Result<Value, StoreError> {
+fn resolved_to_value(text: String, r: Resolved) -> Result<Value, StoreError> {
     Ok(match r {
         Resolved::Null => Value::Null,
         Resolved::Bool(b) => Value::Bool(b),
@@ -1058,6 +1121,6 @@ fn resolved_to_value(text: &str, r: Resolved) -> Result<Value, StoreError> {
         }
         Resolved::Float(f) => Value::Float(f),
         Resolved::Time(t) => Value::Time(t),
-        Resolved::Merge | Resolved::Str => Value::Str(text.to_owned()),
+        Resolved::Merge | Resolved::Str => Value::Str(text),
     })
 }

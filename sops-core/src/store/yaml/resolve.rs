@@ -19,6 +19,14 @@ pub(crate) enum Resolved {
 
 /// Resolves an untagged plain scalar the way yaml.v3 `resolve("", s)` does.
 pub(crate) fn resolve_plain(s: &str) -> Resolved {
+    // Every non-string form starts with one of these bytes (yaml.v3 `resolve` also dispatches
+    // on the first byte through its `resolveTable`); most scalars are decided here.
+    let Some(&first) = s.as_bytes().first() else {
+        return Resolved::Null;
+    };
+    if !first.is_ascii_digit() && !b"~nNtTfF.+-<".contains(&first) {
+        return Resolved::Str;
+    }
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
         "true" | "True" | "TRUE" => return Resolved::Bool(true),

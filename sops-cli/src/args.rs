@@ -44,6 +44,16 @@ pub enum Command {
     Encrypt(OpArgs),
     /// Decrypt a file (stdin when no file is given).
     Decrypt(OpArgs),
+    /// Set one value in an encrypted file, in place: `set FILE '["key"]' '"value"'`.
+    Set(crate::cmd::set::Args),
+    /// Remove one value from an encrypted file, in place: `unset FILE '["key"]'`.
+    Unset(crate::cmd::set::Args),
+    /// Generate a new data key and re-encrypt, optionally adding or removing keys.
+    Rotate(crate::cmd::rotate::Args),
+    /// Re-wrap the data key for the keys .sops.yaml asks for now (values unchanged).
+    Updatekeys(crate::cmd::updatekeys::Args),
+    /// Print {"encrypted":true} if the file is a complete SOPS file.
+    Filestatus(crate::cmd::filestatus::Args),
 }
 
 /// Options shared by encrypt and decrypt.

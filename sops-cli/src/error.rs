@@ -44,8 +44,12 @@ pub mod codes {
     pub const COULD_NOT_READ_INPUT: u8 = 2;
     /// Output could not be written.
     pub const COULD_NOT_WRITE_OUTPUT: u8 = 3;
+    /// Bad `set` path or value.
+    pub const INVALID_SET_FORMAT: u8 = 7;
     /// Conflicting flags.
     pub const CONFLICTING_PARAMETERS: u8 = 8;
+    /// `rotate --add-*`/`--rm-*` on a file that does not exist.
+    pub const CANNOT_CHANGE_KEYS_OF_MISSING_FILE: u8 = 49;
     /// Bad `--extract` path.
     pub const INVALID_TREE_PATH: u8 = 91;
     /// Missing file argument or missing file.

@@ -41,6 +41,11 @@ fn run(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
         Some(Command::Encrypt(a)) => cmd::encrypt::run(a, config),
         Some(Command::Decrypt(a)) => cmd::decrypt::run(a, config),
+        Some(Command::Set(a)) => cmd::set::run(a, false, config),
+        Some(Command::Unset(a)) => cmd::set::run(a, true, config),
+        Some(Command::Rotate(a)) => cmd::rotate::run(a, config),
+        Some(Command::Updatekeys(a)) => cmd::updatekeys::run(a, config),
+        Some(Command::Filestatus(a)) => cmd::filestatus::run(a),
         None if cli.decrypt => cmd::decrypt::run(&cli.op, config),
         None if cli.encrypt => cmd::encrypt::run(&cli.op, config),
         None => Err(CliError::new(

@@ -83,6 +83,7 @@ mod error;
 pub mod file;
 pub mod keys;
 pub mod metadata;
+pub mod path;
 mod random;
 pub mod rules;
 pub mod shamir;

@@ -34,10 +34,10 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
 
     // Keys: command line (one group), else the creation rule's groups.
     let mut cli_group = KeyGroup::default();
-    for fp in split_list(args.pgp.as_deref()) {
+    for fp in crate::cmd::rotate::split_list(args.pgp.as_deref()) {
         cli_group.keys.push(pgp_key(&fp));
     }
-    for r in split_list(args.age.as_deref()) {
+    for r in crate::cmd::rotate::split_list(args.age.as_deref()) {
         age::parse_recipient(&r).map_err(|e| CliError::new(codes::GENERIC, e))?;
         cli_group.keys.push(age::key_for(&r));
     }
@@ -120,13 +120,4 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
     let out = encrypted.emit(target.output, &opts)?;
     drop(encrypted);
     target.write(args, &out)
-}
-
-fn split_list(s: Option<&str>) -> Vec<String> {
-    s.unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
 }

@@ -2,11 +2,18 @@
 
 pub mod decrypt;
 pub mod encrypt;
+pub mod filestatus;
+pub mod rotate;
+pub mod set;
+pub mod updatekeys;
 
 use std::path::{Path, PathBuf};
 
+use sops_core::keys::DataKeyError;
 use sops_core::keys::env::{Discovered, SystemEnvironment, discover_age};
-use sops_core::{Format, KeyKind, Keyring, StoreOptions};
+use sops_core::{
+    DecryptOptions, DecryptedFile, EncryptedFile, Error, Format, KeyKind, Keyring, StoreOptions,
+};
 
 use crate::args::OpArgs;
 use crate::config::Loaded;
@@ -148,4 +155,90 @@ pub fn rule_path(config: &Loaded, name: &str) -> String {
     let p = Path::new(name);
     let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     sops_core::config::rule_path(&config.dir, &abs)
+}
+
+/// Parses an encrypted input. sops reports unreadable encrypted input as a generic error
+/// (exit 1), unlike plaintext input to encrypt ("could not read input", exit 2).
+pub fn parse_encrypted(format: Format, input: &[u8]) -> Result<EncryptedFile, CliError> {
+    EncryptedFile::parse(format, input).map_err(|e| {
+        let mut err = CliError::from(e);
+        if err.code == codes::COULD_NOT_READ_INPUT {
+            err.code = codes::GENERIC;
+        }
+        err
+    })
+}
+
+/// The keyring with the environment's identities, and a hint listing where they were looked
+/// for, for "could not recover the data key" errors.
+pub fn decryption_keyring(order: Option<&str>) -> Result<(Keyring, String), CliError> {
+    let (mut ring, found) = keyring(order)?;
+    let mut hint = format!(
+        "rsops looked for age identities in: {}",
+        if found.checked.is_empty() {
+            "(nowhere: set SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)".to_owned()
+        } else {
+            found.checked.join(", ")
+        }
+    );
+    for err in &found.errors {
+        hint.push_str(&format!("\n  {err}"));
+    }
+    ring.add_source(found.identities);
+    Ok((ring, hint))
+}
+
+/// Adds the identity hint to data-key failures.
+pub fn with_key_hint(e: Error, hint: &str) -> CliError {
+    match e {
+        Error::DataKey(DataKeyError::Unrecoverable { .. }) => CliError::from(e).hint(hint),
+        other => other.into(),
+    }
+}
+
+/// Reads, parses and decrypts a file for writing back (IVs recorded for stable ciphertext).
+pub fn open_for_write(
+    path: &Path,
+    format: Format,
+    ignore_mac: bool,
+    order: Option<&str>,
+) -> Result<DecryptedFile, CliError> {
+    let input = io::read_input(Some(path))?;
+    let file = parse_encrypted(format, &input)?;
+    drop(input);
+    let (ring, hint) = decryption_keyring(order)?;
+    file.decrypt(
+        &ring,
+        &DecryptOptions {
+            ignore_mac,
+            read_only: false,
+        },
+    )
+    .map_err(|e| with_key_hint(e, &hint))
+}
+
+/// An existing file argument, or sops' "no file" error (exit 100).
+pub fn existing_file(file: Option<&Path>) -> Result<PathBuf, CliError> {
+    let f =
+        file.ok_or_else(|| CliError::new(codes::NO_FILE_SPECIFIED, "error: no file specified"))?;
+    if !f.exists() {
+        return Err(CliError::new(
+            codes::NO_FILE_SPECIFIED,
+            format!("error: cannot operate on non-existent file {}", f.display()),
+        ));
+    }
+    Ok(f.to_path_buf())
+}
+
+/// Formats for a file: `--input-type`/`--output-type` if known, else the extension.
+pub fn formats(
+    name: &str,
+    input_type: Option<&str>,
+    output_type: Option<&str>,
+) -> (Format, Format) {
+    let by_name = Format::from_path(name);
+    (
+        input_type.and_then(Format::from_name).unwrap_or(by_name),
+        output_type.and_then(Format::from_name).unwrap_or(by_name),
+    )
 }

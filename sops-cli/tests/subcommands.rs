@@ -1,0 +1,238 @@
+//! Differential tests of set, unset, rotate, updatekeys and filestatus: the same invocation
+//! runs through real sops 3.11 and through rsops on copies of one sops-written file; exit codes
+//! must match, and real sops must decrypt both results to the same plaintext.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+
+const AGE1: &str = "age1tx6ffn9d2e8mc9z6hx70r667gj5nvt0uqkhwqcz278cmkdceaa8s8e7jrw";
+const AGE2: &str = "age1nly4sevnezgjtyrjqd3kls4j5tvm6pdnatyp8mcnrmahxx9duqsq5j5ljd";
+
+struct Env {
+    dir: tempfile::TempDir,
+    sops: PathBuf,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            sops: reference_sops(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, program: &Path, keys: &[&str], args: &[&str]) -> Output {
+        let mut cmd = hermetic(program, self.dir.path());
+        if !keys.is_empty() {
+            cmd.env("SOPS_AGE_KEY_FILE", key_file(self.dir.path(), keys));
+        }
+        cmd.current_dir(self.dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// A file encrypted by real sops for age1, copied to `a-<name>` (sops) and `b-<name>` (rsops).
+    fn pair(&self, name: &str, plain: &str) -> (String, String) {
+        std::fs::write(self.path(name), plain).unwrap();
+        let out = self.run(&self.sops.clone(), &[], &["encrypt", "--age", AGE1, name]);
+        assert!(out.status.success(), "{}", describe(&out));
+        let (a, b) = (format!("a-{name}"), format!("b-{name}"));
+        std::fs::write(self.path(&a), &out.stdout).unwrap();
+        std::fs::write(self.path(&b), &out.stdout).unwrap();
+        (a, b)
+    }
+
+    fn decrypt_with_sops(&self, file: &str, keys: &[&str]) -> Output {
+        self.run(&self.sops.clone(), keys, &["decrypt", file])
+    }
+}
+
+fn same_outcome(env: &Env, a: &str, b: &str, args: &[&str], label: &str) -> (Output, Output) {
+    let with = |f: &str| -> Vec<String> {
+        args.iter()
+            .map(|s| {
+                if *s == "FILE" {
+                    f.to_owned()
+                } else {
+                    (*s).to_owned()
+                }
+            })
+            .collect()
+    };
+    let wa = with(a);
+    let wb = with(b);
+    let sa = env.run(
+        &env.sops.clone(),
+        &["age1"],
+        &wa.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let rb = env.run(
+        &rsops(),
+        &["age1"],
+        &wb.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(
+        sa.status.code(),
+        rb.status.code(),
+        "{label}: exit codes\nsops: {}\nrsops: {}",
+        describe(&sa),
+        describe(&rb)
+    );
+    let da = env.decrypt_with_sops(a, &["age1"]);
+    let db = env.decrypt_with_sops(b, &["age1"]);
+    assert!(
+        db.status.success(),
+        "{label}: real sops must decrypt rsops' file\n{}",
+        describe(&db)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&da.stdout),
+        String::from_utf8_lossy(&db.stdout),
+        "{label}: plaintext after the command"
+    );
+    (sa, rb)
+}
+
+#[test]
+fn set_and_unset_match_sops() {
+    let env = Env::new();
+    let (a, b) = env.pair(
+        "s.yaml",
+        "a: 1\nb:\n    c: x\nlist:\n    - one\n    - two\n",
+    );
+    for args in [
+        vec!["set", "FILE", r#"["n"]"#, "42"],
+        vec!["set", "FILE", r#"["o"]"#, r#"{"k":[1,"two"],"z":null}"#],
+        vec!["set", "FILE", r#"["b"]["c"]"#, r#""y""#],
+        vec!["set", "FILE", r#"["list"][1]"#, r#""deux""#],
+        vec!["set", "FILE", r#"["list"][7]"#, "true"],
+        vec!["set", "FILE", r#"["new"]["deep"]"#, r#""v""#],
+        vec!["set", "FILE", r#"["a"]"#, "not json"],
+        vec!["set", "FILE", "a", "1"],
+        vec!["unset", "FILE", r#"["list"][0]"#],
+        vec!["unset", "FILE", r#"["missing"]"#],
+        vec!["unset", "--idempotent", "FILE", r#"["missing"]"#],
+        vec!["unset", "FILE", r#"["b"]"#],
+    ] {
+        same_outcome(&env, &a, &b, &args, &args.join(" "));
+    }
+}
+
+#[test]
+fn set_keeps_every_other_ciphertext_and_idempotent_set_writes_nothing() {
+    let env = Env::new();
+    let (_, b) = env.pair("k.yaml", "a: 1\nb: two\nc: [x, y]\n");
+    let before = std::fs::read_to_string(env.path(&b)).unwrap();
+    let out = env.run(&rsops(), &["age1"], &["set", &b, r#"["b"]"#, r#""three""#]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let after = std::fs::read_to_string(env.path(&b)).unwrap();
+    let changed: Vec<(&str, &str)> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(x, y)| x != y)
+        .collect();
+    assert!(
+        changed
+            .iter()
+            .all(|(x, _)| x.starts_with("b: ") || x.contains("lastmodified") || x.contains("mac:")),
+        "{changed:#?}"
+    );
+    assert!(changed.iter().any(|(x, _)| x.starts_with("b: ")));
+    let out = env.run(
+        &rsops(),
+        &["age1"],
+        &["set", "--idempotent", &b, r#"["b"]"#, r#""three""#],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        std::fs::read_to_string(env.path(&b)).unwrap(),
+        after,
+        "nothing written"
+    );
+}
+
+#[test]
+fn rotate_adds_and_removes_recipients_like_sops() {
+    let env = Env::new();
+    let (a, b) = env.pair("r.json", r#"{"token": "t0k3n", "n": 5}"#);
+    let (_, rb) = same_outcome(
+        &env,
+        &a,
+        &b,
+        &["rotate", "-i", "--add-age", AGE2, "FILE"],
+        "rotate --add-age",
+    );
+    assert!(rb.stdout.is_empty());
+    let text = std::fs::read_to_string(env.path(&b)).unwrap();
+    assert!(text.contains(AGE2), "{text}");
+    assert!(
+        env.decrypt_with_sops(&b, &["age2"]).status.success(),
+        "the added key opens it"
+    );
+    let out = env.run(&rsops(), &["age1"], &["rotate", "-i", "--rm-age", AGE1, &b]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        !env.decrypt_with_sops(&b, &["age1"]).status.success(),
+        "the removed key no longer opens it"
+    );
+    assert!(env.decrypt_with_sops(&b, &["age2"]).status.success());
+    let missing = env.run(
+        &rsops(),
+        &["age1"],
+        &["rotate", "--add-age", AGE2, "nope.yaml"],
+    );
+    let missing_sops = env.run(
+        &env.sops.clone(),
+        &["age1"],
+        &["rotate", "--add-age", AGE2, "nope.yaml"],
+    );
+    assert_eq!(missing.status.code(), missing_sops.status.code());
+    assert_eq!(missing.status.code(), Some(49));
+}
+
+#[test]
+fn updatekeys_rewraps_without_touching_values() {
+    let env = Env::new();
+    let (a, b) = env.pair("u.yaml", "secret: s\nother: o\n");
+    std::fs::write(
+        env.path(".sops.yaml"),
+        format!("creation_rules:\n  - age: {AGE1},{AGE2}\n"),
+    )
+    .unwrap();
+    same_outcome(&env, &a, &b, &["updatekeys", "-y", "FILE"], "updatekeys");
+    let before = std::fs::read_to_string(env.path(&a)).unwrap();
+    let after = std::fs::read_to_string(env.path(&b)).unwrap();
+    for key in ["secret:", "other:", "    lastmodified:", "    mac:"] {
+        let line = |t: &str| t.lines().find(|l| l.starts_with(key)).unwrap().to_owned();
+        assert_eq!(line(&before), line(&after), "{key} unchanged");
+    }
+    assert!(
+        env.decrypt_with_sops(&b, &["age2"]).status.success(),
+        "the new key opens it"
+    );
+}
+
+#[test]
+fn filestatus_matches_sops() {
+    let env = Env::new();
+    let (a, _) = env.pair("f.yaml", "a: 1\n");
+    for file in [a.as_str(), "f.yaml"] {
+        let s = env.run(&env.sops.clone(), &[], &["filestatus", file]);
+        let r = env.run(&rsops(), &[], &["filestatus", file]);
+        assert_eq!(s.status.code(), r.status.code(), "{file}");
+        assert_eq!(
+            String::from_utf8_lossy(&s.stdout),
+            String::from_utf8_lossy(&r.stdout),
+            "{file}"
+        );
+    }
+}

@@ -44,6 +44,8 @@ pub enum Command {
     Encrypt(OpArgs),
     /// Decrypt a file (stdin when no file is given).
     Decrypt(OpArgs),
+    /// Edit an encrypted file in $SOPS_EDITOR/$EDITOR (a new file starts from an example).
+    Edit(OpArgs),
     /// Set one value in an encrypted file, in place: `set FILE '["key"]' '"value"'`.
     Set(crate::cmd::set::Args),
     /// Remove one value from an encrypted file, in place: `unset FILE '["key"]'`.

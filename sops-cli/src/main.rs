@@ -41,6 +41,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
         Some(Command::Encrypt(a)) => cmd::encrypt::run(a, config),
         Some(Command::Decrypt(a)) => cmd::decrypt::run(a, config),
+        Some(Command::Edit(a)) => cmd::edit::run(a, config),
         Some(Command::Set(a)) => cmd::set::run(a, false, config),
         Some(Command::Unset(a)) => cmd::set::run(a, true, config),
         Some(Command::Rotate(a)) => cmd::rotate::run(a, config),
@@ -48,9 +49,11 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         Some(Command::Filestatus(a)) => cmd::filestatus::run(a),
         None if cli.decrypt => cmd::decrypt::run(&cli.op, config),
         None if cli.encrypt => cmd::encrypt::run(&cli.op, config),
+        // sops' legacy default mode: `sops FILE` edits the file.
+        None if cli.op.file.is_some() => cmd::edit::run(&cli.op, config),
         None => Err(CliError::new(
             error::codes::GENERIC,
-            "no operation given: use `rsops encrypt FILE`, `rsops decrypt FILE`, or -e/-d",
+            "no operation given: use `rsops encrypt FILE`, `rsops decrypt FILE`, `rsops edit FILE`, or -e/-d",
         )),
     }
 }

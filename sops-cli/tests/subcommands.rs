@@ -236,3 +236,85 @@ fn filestatus_matches_sops() {
         );
     }
 }
+
+#[test]
+fn edit_behaves_like_sops_and_leaves_no_plaintext_behind() {
+    let env = Env::new();
+    let (a, b) = env.pair("e.yaml", "a: 1\nb: two\n# note\nc: [x, y]\n");
+    let tmp = env.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let edit = |program: &Path, editor: &str, file: &str| {
+        let mut cmd = hermetic(program, env.dir.path());
+        cmd.env("SOPS_AGE_KEY_FILE", key_file(env.dir.path(), &["age1"]))
+            .env("SOPS_AGE_RECIPIENTS", AGE1)
+            .env("EDITOR", editor)
+            .env("TMPDIR", &tmp)
+            .current_dir(env.dir.path())
+            .stdin(std::process::Stdio::null())
+            .args(["edit", file])
+            .output()
+            .unwrap()
+    };
+    let leftovers = || std::fs::read_dir(&tmp).unwrap().count();
+
+    // No change: sops' exit 200, file byte-identical.
+    let before = std::fs::read(env.path(&b)).unwrap();
+    let (s, r) = (
+        edit(&env.sops.clone(), "true", &a),
+        edit(&rsops(), "true", &b),
+    );
+    assert_eq!(s.status.code(), Some(200), "{}", describe(&s));
+    assert_eq!(r.status.code(), Some(200), "{}", describe(&r));
+    assert_eq!(std::fs::read(env.path(&b)).unwrap(), before);
+
+    // One value changed: same plaintext as sops gets, other ciphertexts untouched.
+    let editor = "sed -i s/two/three/";
+    let (s, r) = (
+        edit(&env.sops.clone(), editor, &a),
+        edit(&rsops(), editor, &b),
+    );
+    assert!(
+        s.status.success() && r.status.success(),
+        "{}\n{}",
+        describe(&s),
+        describe(&r)
+    );
+    let da = env.decrypt_with_sops(&a, &["age1"]);
+    let db = env.decrypt_with_sops(&b, &["age1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&da.stdout),
+        String::from_utf8_lossy(&db.stdout)
+    );
+    let after = String::from_utf8(std::fs::read(env.path(&b)).unwrap()).unwrap();
+    let before = String::from_utf8(before).unwrap();
+    for line in before
+        .lines()
+        .filter(|l| l.starts_with("a: ") || l.starts_with("    - "))
+    {
+        assert!(
+            after.contains(line),
+            "unchanged value kept its ciphertext: {line}"
+        );
+    }
+
+    // An invalid buffer with no terminal to return to: nothing written, non-zero exit.
+    let snapshot = std::fs::read(env.path(&b)).unwrap();
+    let r = edit(&rsops(), "sed -i s/three/[broken/", &b);
+    assert!(!r.status.success(), "{}", describe(&r));
+    assert_eq!(std::fs::read(env.path(&b)).unwrap(), snapshot);
+
+    // A new file: unchanged example creates nothing; an edited one is a valid SOPS file.
+    let r = edit(&rsops(), "true", "new.yaml");
+    assert_eq!(r.status.code(), Some(200), "{}", describe(&r));
+    assert!(!env.path("new.yaml").exists());
+    let r = edit(&rsops(), "sed -i s/example_value/mine/", "new.yaml");
+    assert!(r.status.success(), "{}", describe(&r));
+    let d = env.decrypt_with_sops("new.yaml", &["age1"]);
+    assert!(
+        String::from_utf8_lossy(&d.stdout).contains("example_key: mine"),
+        "{}",
+        describe(&d)
+    );
+
+    assert_eq!(leftovers(), 0, "no temporary plaintext may remain");
+}

@@ -21,17 +21,40 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
     }
     let config = config::load(config_path)?;
     let opts = store_options(config.as_ref(), args.indent)?;
-    let rule = match &config {
-        Some(c) => c
-            .config
-            .rule_for(&rule_path(c, &target.name))
-            .map_err(|e| {
-                CliError::new(codes::GENERIC, e.to_string())
-                    .hint("add a creation rule whose path_regex matches this file to .sops.yaml")
-            })?,
+    let options = encrypt_options(args, config.as_ref(), &target.name, target.input)?;
+    let input = target.read()?;
+    let tree = file::parse_plain(target.input, &input)?;
+    // The tree holds everything from here on; keep peak memory down on big files.
+    drop(input);
+    if file::has_metadata(target.output, &tree) {
+        return Err(sops_core::Error::AlreadyEncrypted {
+            format: target.output,
+        }
+        .into());
+    }
+    let ring = sops_core::Keyring::new().with_source(crate::cmd::gpg());
+    let mut encrypted =
+        DecryptedFile::create(target.input, tree, &options, &ring)?.into_encrypted()?;
+    let out = encrypted.emit(target.output, &opts)?;
+    drop(encrypted);
+    target.write(args, &out)
+}
+
+/// The encryption settings for a new file: keys from the flags (one group) or else from the
+/// matching creation rule; partial-encryption rules per field, flags over the config.
+pub fn encrypt_options(
+    args: &OpArgs,
+    config: Option<&config::Loaded>,
+    name: &str,
+    input_format: Format,
+) -> Result<EncryptOptions, CliError> {
+    let rule = match config {
+        Some(c) => c.config.rule_for(&rule_path(c, name)).map_err(|e| {
+            CliError::new(codes::GENERIC, e.to_string())
+                .hint("add a creation rule whose path_regex matches this file to .sops.yaml")
+        })?,
         None => None,
     };
-
     // Keys: command line (one group), else the creation rule's groups.
     let mut cli_group = KeyGroup::default();
     for fp in crate::cmd::rotate::split_list(args.pgp.as_deref()) {
@@ -90,10 +113,10 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
     ];
     let crypt_rule = CryptRule::from_fields(fields.iter().map(|(f, v)| (*f, v.as_str())))
         .map_err(|e| CliError::from(sops_core::Error::from(e)))?;
-    if target.input == Format::Binary && crypt_rule.is_some() {
+    if input_format == Format::Binary && crypt_rule.is_some() {
         eprintln!("warning: partial-encryption options are ignored for binary files");
     }
-    let options = EncryptOptions {
+    Ok(EncryptOptions {
         key_groups,
         shamir_threshold: args
             .shamir_secret_sharing_threshold
@@ -102,22 +125,5 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
             .unwrap_or(0),
         rule: crypt_rule,
         mac_only_encrypted: args.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted),
-    };
-
-    let input = target.read()?;
-    let tree = file::parse_plain(target.input, &input)?;
-    // The tree holds everything from here on; keep peak memory down on big files.
-    drop(input);
-    if file::has_metadata(target.output, &tree) {
-        return Err(sops_core::Error::AlreadyEncrypted {
-            format: target.output,
-        }
-        .into());
-    }
-    let ring = sops_core::Keyring::new().with_source(crate::cmd::gpg());
-    let mut encrypted =
-        DecryptedFile::create(target.input, tree, &options, &ring)?.into_encrypted()?;
-    let out = encrypted.emit(target.output, &opts)?;
-    drop(encrypted);
-    target.write(args, &out)
+    })
 }

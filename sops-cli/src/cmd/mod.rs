@@ -1,6 +1,7 @@
 //! Subcommands, one file each, plus what they share: formats, store options, keys, output.
 
 pub mod decrypt;
+pub mod edit;
 pub mod encrypt;
 pub mod filestatus;
 pub mod rotate;

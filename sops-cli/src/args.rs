@@ -46,6 +46,9 @@ pub enum Command {
     Decrypt(OpArgs),
     /// Edit an encrypted file in $SOPS_EDITOR/$EDITOR (a new file starts from an example).
     Edit(OpArgs),
+    /// Run a command with the file's top-level values as environment variables.
+    #[command(name = "exec-env")]
+    ExecEnv(crate::cmd::exec::Args),
     /// Set one value in an encrypted file, in place: `set FILE '["key"]' '"value"'`.
     Set(crate::cmd::set::Args),
     /// Remove one value from an encrypted file, in place: `unset FILE '["key"]'`.

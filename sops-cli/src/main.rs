@@ -24,16 +24,25 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // exec-env passes the child's exit code through.
+    if let Some(Command::ExecEnv(a)) = &cli.command {
+        return match cmd::exec::run(a) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => report(&e),
+        };
+    }
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{}", e.message);
-            if let Some(hint) = &e.hint {
-                eprintln!("hint: {hint}");
-            }
-            ExitCode::from(e.code)
-        }
+        Err(e) => report(&e),
     }
+}
+
+fn report(e: &CliError) -> ExitCode {
+    eprintln!("{}", e.message);
+    if let Some(hint) = &e.hint {
+        eprintln!("hint: {hint}");
+    }
+    ExitCode::from(e.code)
 }
 
 fn run(cli: &Cli) -> Result<(), CliError> {
@@ -47,6 +56,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         Some(Command::Rotate(a)) => cmd::rotate::run(a, config),
         Some(Command::Updatekeys(a)) => cmd::updatekeys::run(a, config),
         Some(Command::Filestatus(a)) => cmd::filestatus::run(a),
+        Some(Command::ExecEnv(a)) => cmd::exec::run(a).map(|_| ()),
         None if cli.decrypt => cmd::decrypt::run(&cli.op, config),
         None if cli.encrypt => cmd::encrypt::run(&cli.op, config),
         // sops' legacy default mode: `sops FILE` edits the file.

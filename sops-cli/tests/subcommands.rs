@@ -318,3 +318,55 @@ fn edit_behaves_like_sops_and_leaves_no_plaintext_behind() {
 
     assert_eq!(leftovers(), 0, "no temporary plaintext may remain");
 }
+
+#[test]
+fn exec_env_matches_sops() {
+    let env = Env::new();
+    let (a, b) = env.pair("x.yaml", "A: one\nN: 2\nF: 1.5\nB: true\n# c\n");
+    let (na, nb) = env.pair("n.yaml", "A:\n    nested: 1\n");
+    for (fa, fb, args) in [
+        (
+            &a,
+            &b,
+            vec!["exec-env", "FILE", r#"echo "$A|$N|$F|$B"; exit 3"#],
+        ),
+        (
+            &a,
+            &b,
+            vec!["exec-env", "--pristine", "FILE", r#"echo "[$HOME][$A]""#],
+        ),
+        (&na, &nb, vec!["exec-env", "FILE", "echo hi"]),
+    ] {
+        let with = |f: &str| -> Vec<String> {
+            args.iter()
+                .map(|s| {
+                    if *s == "FILE" {
+                        f.to_owned()
+                    } else {
+                        (*s).to_owned()
+                    }
+                })
+                .collect()
+        };
+        let wa = with(fa);
+        let wb = with(fb);
+        let s = env.run(
+            &env.sops.clone(),
+            &["age1"],
+            &wa.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let r = env.run(
+            &rsops(),
+            &["age1"],
+            &wb.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert_eq!(
+            s.status.code(),
+            r.status.code(),
+            "{args:?}\n{}\n{}",
+            describe(&s),
+            describe(&r)
+        );
+        assert_eq!(s.stdout, r.stdout, "{args:?}");
+    }
+}

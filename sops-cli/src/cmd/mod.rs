@@ -3,6 +3,7 @@
 pub mod decrypt;
 pub mod edit;
 pub mod encrypt;
+pub mod exec;
 pub mod filestatus;
 pub mod rotate;
 pub mod set;

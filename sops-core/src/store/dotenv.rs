@@ -162,7 +162,7 @@ fn escape_newlines(bytes: &[u8]) -> Vec<u8> {
 /// with `.0` added when the text has neither `.` nor `E`, bools as `true`/`false`, integers in
 /// decimal, timestamps as RFC 3339 (seconds), null as Go's `<nil>`, strings as they are.
 /// `None` for mappings, sequences and comments, which sops would print with Go's `%v`.
-pub(crate) fn val_to_string(value: &Value) -> Option<String> {
+pub fn val_to_string(value: &Value) -> Option<String> {
     Some(match value {
         Value::Null => "<nil>".to_owned(),
         Value::Bool(b) => b.to_string(),

@@ -49,6 +49,9 @@ pub enum Command {
     /// Run a command with the file's top-level values as environment variables.
     #[command(name = "exec-env")]
     ExecEnv(crate::cmd::exec::Args),
+    /// Run a command with the decrypted file at the path `{}` stands for (a FIFO by default).
+    #[command(name = "exec-file")]
+    ExecFile(crate::cmd::exec::FileArgs),
     /// Set one value in an encrypted file, in place: `set FILE '["key"]' '"value"'`.
     Set(crate::cmd::set::Args),
     /// Remove one value from an encrypted file, in place: `unset FILE '["key"]'`.

@@ -25,8 +25,13 @@ fn main() -> ExitCode {
         }
     };
     // exec-env passes the child's exit code through.
-    if let Some(Command::ExecEnv(a)) = &cli.command {
-        return match cmd::exec::run(a) {
+    let child = match &cli.command {
+        Some(Command::ExecEnv(a)) => Some(cmd::exec::run(a)),
+        Some(Command::ExecFile(a)) => Some(cmd::exec::run_file(a)),
+        _ => None,
+    };
+    if let Some(result) = child {
+        return match result {
             Ok(code) => ExitCode::from(code),
             Err(e) => report(&e),
         };
@@ -57,6 +62,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         Some(Command::Updatekeys(a)) => cmd::updatekeys::run(a, config),
         Some(Command::Filestatus(a)) => cmd::filestatus::run(a),
         Some(Command::ExecEnv(a)) => cmd::exec::run(a).map(|_| ()),
+        Some(Command::ExecFile(a)) => cmd::exec::run_file(a).map(|_| ()),
         None if cli.decrypt => cmd::decrypt::run(&cli.op, config),
         None if cli.encrypt => cmd::encrypt::run(&cli.op, config),
         // sops' legacy default mode: `sops FILE` edits the file.

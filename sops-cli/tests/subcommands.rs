@@ -370,3 +370,51 @@ fn exec_env_matches_sops() {
         assert_eq!(s.stdout, r.stdout, "{args:?}");
     }
 }
+
+#[test]
+fn exec_file_matches_sops_and_removes_the_plaintext() {
+    let env = Env::new();
+    let (a, b) = env.pair("x.yaml", "A: one\nN: 2\n# c\n");
+    let tmp = env.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    for extra in [
+        vec!["cat {}; exit 4"],
+        vec!["--no-fifo", "ls -l {} | cut -c1-10; cat {}"],
+        vec!["--filename", "secrets.yaml", "basename {}"],
+        // The command never opens the FIFO: no hang.
+        vec!["true"],
+    ] {
+        let run = |program: &Path, file: &str| {
+            let mut args = vec!["exec-file".to_owned()];
+            let (cmd, flags) = extra.split_last().unwrap();
+            args.extend(flags.iter().map(|s| (*s).to_owned()));
+            args.push(file.to_owned());
+            args.push((*cmd).to_owned());
+            let mut c = hermetic(program, env.dir.path());
+            c.env("SOPS_AGE_KEY_FILE", key_file(env.dir.path(), &["age1"]))
+                .env("TMPDIR", &tmp)
+                .current_dir(env.dir.path())
+                .args(&args)
+                .output()
+                .unwrap()
+        };
+        let (s, r) = (run(&env.sops.clone(), &a), run(&rsops(), &b));
+        assert_eq!(
+            s.status.code(),
+            r.status.code(),
+            "{extra:?}\n{}\n{}",
+            describe(&s),
+            describe(&r)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&s.stdout),
+            String::from_utf8_lossy(&r.stdout),
+            "{extra:?}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "no plaintext may remain"
+    );
+}

@@ -1,5 +1,7 @@
-//! `rsops exec-env FILE COMMAND`: run a command with the file's top-level values as
-//! environment variables, passing its exit code through. The plaintext never touches disk.
+//! `rsops exec-env` and `exec-file`: run a command with the decrypted file as environment
+//! variables or as a file, passing the command's exit code through. `exec-env` never writes
+//! plaintext to disk; `exec-file` hands it over through a FIFO (or, with `--no-fifo`, a 0600
+//! file) in a private temporary folder that is removed afterwards.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -32,6 +34,166 @@ pub struct Args {
     pub input_type: Option<String>,
 }
 
+/// Options of `exec-file`.
+#[derive(clap::Args, Debug)]
+pub struct FileArgs {
+    /// The encrypted file.
+    pub file: Option<PathBuf>,
+    /// The command, run with `/bin/sh -c`; every `{}` is replaced by the plaintext file's path.
+    pub command: Option<String>,
+    /// Write a regular 0600 file instead of a FIFO.
+    #[arg(long = "no-fifo")]
+    pub no_fifo: bool,
+    /// The plaintext file's name inside the private folder (default `tmp-file`).
+    #[arg(long)]
+    pub filename: Option<String>,
+    /// Accepted for compatibility; background mode was removed from sops.
+    #[arg(long)]
+    pub background: bool,
+    /// Input format (default: from the extension).
+    #[arg(long = "input-type")]
+    pub input_type: Option<String>,
+    /// Output format of the plaintext file (default: from the extension).
+    #[arg(long = "output-type")]
+    pub output_type: Option<String>,
+}
+
+/// Runs exec-file; returns the child's exit code.
+pub fn run_file(args: &FileArgs) -> Result<u8, CliError> {
+    let file = existing_file(args.file.as_deref())?;
+    let command = args
+        .command
+        .as_deref()
+        .ok_or_else(|| CliError::new(codes::GENERIC, "error: missing the command argument"))?;
+    let (input_format, output_format) = formats(
+        &file.to_string_lossy(),
+        args.input_type.as_deref(),
+        args.output_type.as_deref(),
+    );
+    let tree = decrypt_tree(&file, input_format)?;
+    let plain = zeroize::Zeroizing::new(
+        sops_core::store::emit(output_format, &tree, &sops_core::StoreOptions::default())
+            .map_err(sops_core::Error::from)?,
+    );
+    drop(tree);
+    let _ = ctrlc::set_handler(|| {});
+    let dir = tempfile::Builder::new()
+        .prefix(".sops")
+        .tempdir()
+        .map_err(|e| {
+            CliError::new(
+                codes::COULD_NOT_WRITE_OUTPUT,
+                format!("cannot create a private temporary folder: {e}"),
+            )
+        })?;
+    let name = args
+        .filename
+        .clone()
+        .unwrap_or_else(|| "tmp-file".to_owned());
+    if name.contains('/') || name.is_empty() || name == "." || name == ".." {
+        return Err(CliError::new(
+            codes::GENERIC,
+            format!("invalid --filename {name:?}"),
+        ));
+    }
+    let path = dir.path().join(&name);
+    let writer = if args.no_fifo {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        use std::io::Write;
+        options
+            .open(&path)
+            .and_then(|mut f| f.write_all(&plain))
+            .map_err(|e| {
+                CliError::new(
+                    codes::COULD_NOT_WRITE_OUTPUT,
+                    format!("cannot write the temporary file: {e}"),
+                )
+            })?;
+        None
+    } else {
+        let made = Command::new("mkfifo")
+            .args(["-m", "600"])
+            .arg(&path)
+            .status()
+            .map_err(|e| {
+                CliError::new(
+                    codes::COULD_NOT_WRITE_OUTPUT,
+                    format!("cannot run mkfifo: {e}"),
+                )
+            })?;
+        if !made.success() {
+            return Err(
+                CliError::new(codes::COULD_NOT_WRITE_OUTPUT, "mkfifo failed").hint("use --no-fifo"),
+            );
+        }
+        let fifo = path.clone();
+        let data = plain.to_vec();
+        // Opening a FIFO for writing blocks until the command opens it for reading. If the
+        // command never reads it, this thread stays blocked until the process exits.
+        Some(std::thread::spawn(move || {
+            use std::io::Write;
+            let mut data = zeroize::Zeroizing::new(data);
+            let result = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&fifo)
+                .and_then(|mut f| f.write_all(&data));
+            zeroize::Zeroize::zeroize(&mut *data);
+            result
+        }))
+    };
+    drop(plain);
+    let shown = path.to_string_lossy().into_owned();
+    let status = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command.replace("{}", &shown))
+        .status()
+        .map_err(|e| CliError::new(codes::GENERIC, format!("cannot run /bin/sh: {e}")));
+    if let Some(w) = writer.filter(|w| w.is_finished()) {
+        let _ = w.join();
+    }
+    drop(dir);
+    Ok(exit_code(status?))
+}
+
+fn decrypt_tree(
+    file: &std::path::Path,
+    format: sops_core::Format,
+) -> Result<sops_core::Tree, CliError> {
+    let input = io::read_input(Some(file))?;
+    let encrypted = parse_encrypted(format, &input)?;
+    let (ring, hint) = decryption_keyring(None)?;
+    let decrypted = encrypted
+        .decrypt(
+            &ring,
+            &DecryptOptions {
+                ignore_mac: false,
+                read_only: true,
+            },
+        )
+        .map_err(|e| with_key_hint(e, &hint))?;
+    Ok(decrypted.tree)
+}
+
+/// The child's exit code; killed by a signal: the shell convention 128 + signal.
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    if let Some(c) = status.code() {
+        return u8::try_from(c).unwrap_or(1);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        status.signal().map_or(1, |s| (128 + s).clamp(0, 255) as u8)
+    }
+    #[cfg(not(unix))]
+    1
+}
+
 /// Runs exec-env; returns the child's exit code.
 pub fn run(args: &Args) -> Result<u8, CliError> {
     if args.background && args.same_process {
@@ -46,24 +208,13 @@ pub fn run(args: &Args) -> Result<u8, CliError> {
         .as_deref()
         .ok_or_else(|| CliError::new(codes::GENERIC, "error: missing the command argument"))?;
     let (format, _) = formats(&file.to_string_lossy(), args.input_type.as_deref(), None);
-    let input = io::read_input(Some(&file))?;
-    let encrypted = parse_encrypted(format, &input)?;
-    let (ring, hint) = decryption_keyring(None)?;
-    let decrypted = encrypted
-        .decrypt(
-            &ring,
-            &DecryptOptions {
-                ignore_mac: false,
-                read_only: true,
-            },
-        )
-        .map_err(|e| with_key_hint(e, &hint))?;
+    let tree = decrypt_tree(&file, format)?;
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c").arg(command);
     if args.pristine {
         cmd.env_clear();
     }
-    if let Some(doc) = decrypted.tree.branches.first() {
+    if let Some(doc) = tree.branches.first() {
         for item in &doc.items {
             let Item::Pair { key, value } = item else {
                 continue;
@@ -83,7 +234,7 @@ pub fn run(args: &Args) -> Result<u8, CliError> {
             cmd.env(key, text);
         }
     }
-    drop(decrypted);
+    drop(tree);
     #[cfg(unix)]
     if args.same_process {
         use std::os::unix::process::CommandExt;
@@ -96,17 +247,5 @@ pub fn run(args: &Args) -> Result<u8, CliError> {
     let status = cmd
         .status()
         .map_err(|e| CliError::new(codes::GENERIC, format!("cannot run /bin/sh: {e}")))?;
-    Ok(match status.code() {
-        Some(c) => u8::try_from(c).unwrap_or(1),
-        // Killed by a signal: the shell convention 128 + signal.
-        None => {
-            #[cfg(unix)]
-            {
-                use std::os::unix::process::ExitStatusExt;
-                status.signal().map_or(1, |s| (128 + s).clamp(0, 255) as u8)
-            }
-            #[cfg(not(unix))]
-            1
-        }
-    })
+    Ok(exit_code(status))
 }

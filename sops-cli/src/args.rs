@@ -60,6 +60,9 @@ pub enum Command {
     Rotate(crate::cmd::rotate::Args),
     /// Re-wrap the data key for the keys .sops.yaml asks for now (values unchanged).
     Updatekeys(crate::cmd::updatekeys::Args),
+    /// Add or delete key groups (values, lastmodified and mac unchanged).
+    #[command(subcommand)]
+    Groups(crate::cmd::groups::Command),
     /// Print {"encrypted":true} if the file is a complete SOPS file.
     Filestatus(crate::cmd::filestatus::Args),
 }

@@ -61,6 +61,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         Some(Command::Rotate(a)) => cmd::rotate::run(a, config),
         Some(Command::Updatekeys(a)) => cmd::updatekeys::run(a, config),
         Some(Command::Filestatus(a)) => cmd::filestatus::run(a),
+        Some(Command::Groups(g)) => cmd::groups::run(g),
         Some(Command::ExecEnv(a)) => cmd::exec::run(a).map(|_| ()),
         Some(Command::ExecFile(a)) => cmd::exec::run_file(a).map(|_| ()),
         None if cli.decrypt => cmd::decrypt::run(&cli.op, config),

@@ -418,3 +418,93 @@ fn exec_file_matches_sops_and_removes_the_plaintext() {
         "no plaintext may remain"
     );
 }
+
+#[test]
+fn groups_add_and_delete_match_sops() {
+    let env = Env::new();
+    let (a, b) = env.pair("g.yaml", "secret: s\nother: o\n");
+    let keys = ["age1", "age2"];
+    let run_both = |args: &[&str]| {
+        let with = |f: &str| -> Vec<String> {
+            args.iter()
+                .map(|s| {
+                    if *s == "FILE" {
+                        f.to_owned()
+                    } else {
+                        (*s).to_owned()
+                    }
+                })
+                .collect()
+        };
+        let (wa, wb) = (with(&a), with(&b));
+        let s = env.run(
+            &env.sops.clone(),
+            &keys,
+            &wa.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let r = env.run(
+            &rsops(),
+            &keys,
+            &wb.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert_eq!(
+            s.status.code(),
+            r.status.code(),
+            "{args:?}\n{}\n{}",
+            describe(&s),
+            describe(&r)
+        );
+    };
+    let before = std::fs::read_to_string(env.path(&b)).unwrap();
+    run_both(&["groups", "add", "--file", "FILE", "--age", AGE2, "-i"]);
+    let after = std::fs::read_to_string(env.path(&b)).unwrap();
+    for key in ["secret:", "other:", "    lastmodified:", "    mac:"] {
+        let line = |t: &str| t.lines().find(|l| l.starts_with(key)).unwrap().to_owned();
+        assert_eq!(line(&before), line(&after), "{key} unchanged");
+    }
+    assert!(
+        after.contains("    shamir_threshold: 2\n    key_groups:\n"),
+        "{after}"
+    );
+    // Two groups, threshold 2: one key is not enough, both are.
+    assert!(!env.decrypt_with_sops(&b, &["age1"]).status.success());
+    assert!(
+        env.decrypt_with_sops(&b, &["age1", "age2"])
+            .status
+            .success()
+    );
+    // An index out of range: sops 3.11 panics (exit 2); rsops reports it (exit 1).
+    let s = env.run(
+        &env.sops.clone(),
+        &keys,
+        &["groups", "delete", "--file", &a, "5"],
+    );
+    let r = env.run(&rsops(), &keys, &["groups", "delete", "--file", &b, "5"]);
+    assert!(!s.status.success());
+    assert_eq!(r.status.code(), Some(1), "{}", describe(&r));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("there is no key group 5"));
+    // Deleting below the threshold is refused by both.
+    run_both(&["groups", "delete", "--file", "FILE", "1", "-i"]);
+    // Three groups with threshold 2, then delete one: any two keys of the rest open it.
+    const AGE3: &str = "age1dpp43ns257pe7f8dn2rvyclcpk7xx9mytt6peh8247pl3kg0eq4q46avm0";
+    run_both(&[
+        "groups",
+        "add",
+        "--file",
+        "FILE",
+        "--age",
+        AGE3,
+        "--shamir-secret-sharing-threshold",
+        "2",
+        "-i",
+    ]);
+    run_both(&["groups", "delete", "--file", "FILE", "2", "-i"]);
+    for f in [&a, &b] {
+        let d = env.decrypt_with_sops(f, &["age1", "age2"]);
+        assert!(d.status.success(), "{f}: {}", describe(&d));
+        assert!(
+            !env.decrypt_with_sops(f, &["age1", "age3"]).status.success(),
+            "{f}"
+        );
+    }
+}

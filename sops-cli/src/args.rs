@@ -63,6 +63,14 @@ pub enum Command {
     /// Add or delete key groups (values, lastmodified and mac unchanged).
     #[command(subcommand)]
     Groups(crate::cmd::groups::Command),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Man,
     /// Print {"encrypted":true} if the file is a complete SOPS file.
     Filestatus(crate::cmd::filestatus::Args),
 }

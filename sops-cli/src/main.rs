@@ -62,6 +62,28 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         Some(Command::Updatekeys(a)) => cmd::updatekeys::run(a, config),
         Some(Command::Filestatus(a)) => cmd::filestatus::run(a),
         Some(Command::Groups(g)) => cmd::groups::run(g),
+        Some(Command::Completion { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(
+                *shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "rsops",
+                &mut out,
+            );
+            io::write_stdout(&out)
+        }
+        Some(Command::Man) => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| {
+                    CliError::new(
+                        error::codes::GENERIC,
+                        format!("cannot render the man page: {e}"),
+                    )
+                })?;
+            io::write_stdout(&out)
+        }
         Some(Command::ExecEnv(a)) => cmd::exec::run(a).map(|_| ()),
         Some(Command::ExecFile(a)) => cmd::exec::run_file(a).map(|_| ()),
         None if cli.decrypt => cmd::decrypt::run(&cli.op, config),

@@ -23,6 +23,24 @@ pub struct Cli {
     /// Legacy form: decrypt the file.
     #[arg(short = 'd', long = "decrypt")]
     pub decrypt: bool,
+    /// Legacy form: rotate the data key (with --add-*/--rm-*).
+    #[arg(short = 'r', long = "rotate")]
+    pub rotate: bool,
+    /// Legacy form: set one value, `--set '["key"] "value"'`.
+    #[arg(long = "set")]
+    pub set: Option<String>,
+    /// Legacy form: add age recipients when rotating.
+    #[arg(long = "add-age")]
+    pub add_age: Option<String>,
+    /// Legacy form: remove age recipients when rotating.
+    #[arg(long = "rm-age")]
+    pub rm_age: Option<String>,
+    /// Legacy form: add PGP fingerprints when rotating.
+    #[arg(long = "add-pgp")]
+    pub add_pgp: Option<String>,
+    /// Legacy form: remove PGP fingerprints when rotating.
+    #[arg(long = "rm-pgp")]
+    pub rm_pgp: Option<String>,
     /// Legacy-form options.
     #[command(flatten)]
     pub op: OpArgs,

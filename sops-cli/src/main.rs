@@ -86,6 +86,50 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         }
         Some(Command::ExecEnv(a)) => cmd::exec::run(a).map(|_| ()),
         Some(Command::ExecFile(a)) => cmd::exec::run_file(a).map(|_| ()),
+        None if cli.rotate => cmd::rotate::run(
+            &cmd::rotate::Args {
+                file: cli.op.file.clone(),
+                in_place: cli.op.in_place,
+                output: cli.op.output.clone(),
+                input_type: cli.op.input_type.clone(),
+                output_type: cli.op.output_type.clone(),
+                filename_override: cli.op.filename_override.clone(),
+                add_age: cli.add_age.clone(),
+                rm_age: cli.rm_age.clone(),
+                add_pgp: cli.add_pgp.clone(),
+                rm_pgp: cli.rm_pgp.clone(),
+                decryption_order: cli.op.decryption_order.clone(),
+            },
+            config,
+        ),
+        None if cli.set.is_some() => {
+            // sops splits the legacy argument at the first `"] ` (or `'] `).
+            let text = cli.set.as_deref().unwrap_or("");
+            let at = text
+                .find("\"] ")
+                .or_else(|| text.find("'] "))
+                .ok_or_else(|| {
+                    CliError::new(error::codes::INVALID_SET_FORMAT, "Invalid --set format")
+                        .hint(r#"use --set '["key"] "value"'"#)
+                })?;
+            cmd::set::run(
+                &cmd::set::Args {
+                    file: cli.op.file.clone(),
+                    path: Some(text[..at + 2].to_owned()),
+                    value: Some(text[at + 3..].to_owned()),
+                    value_stdin: false,
+                    value_file: None,
+                    idempotent: false,
+                    input_type: cli.op.input_type.clone(),
+                    output_type: cli.op.output_type.clone(),
+                    ignore_mac: cli.op.ignore_mac,
+                    decryption_order: cli.op.decryption_order.clone(),
+                    shamir_secret_sharing_threshold: None,
+                },
+                false,
+                config,
+            )
+        }
         None if cli.decrypt => cmd::decrypt::run(&cli.op, config),
         None if cli.encrypt => cmd::encrypt::run(&cli.op, config),
         // sops' legacy default mode: `sops FILE` edits the file.

@@ -118,6 +118,7 @@ fn set_and_unset_match_sops() {
         vec!["set", "FILE", r#"["new"]["deep"]"#, r#""v""#],
         vec!["set", "FILE", r#"["a"]"#, "not json"],
         vec!["set", "FILE", "a", "1"],
+        vec!["--set", r#"["b"]["c"] "legacy form""#, "FILE"],
         vec!["unset", "FILE", r#"["list"][0]"#],
         vec!["unset", "FILE", r#"["missing"]"#],
         vec!["unset", "--idempotent", "FILE", r#"["missing"]"#],

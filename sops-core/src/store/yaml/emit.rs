@@ -285,12 +285,13 @@ impl Emitter {
             self.out.push_str(text);
             self.out.push('\n');
         } else if text == "{}" {
-            // yaml.v3 writes the head comment of an empty flow mapping inside the braces
-            // (verified: `c: {` / `    #...` / `}`).
+            // yaml.v3 writes the head comment of an empty flow mapping inside the braces, and
+            // the closing brace right after the comment's line break, so always at column 0
+            // (`yaml_emitter_emit_flow_mapping_key`; verified with sops 3.11: `c: {` /
+            // `    #...` / `}`, and `    inner: {` / `        #...` / `}` when nested).
             self.out.push_str(" {\n");
             let inner = self.next(indent);
             self.comments(head, inner);
-            self.pad(indent);
             self.out.push_str("}\n");
         } else {
             // ...and the head comment of an empty flow sequence after it, at the key's indent.

@@ -167,6 +167,184 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     })?;
     let src = src.strip_prefix('\u{FEFF}').unwrap_or(src);
     let lines: Vec<&str> = src.split('\n').collect();
+    if let Some(fix) = rewrite_comment_only_flows(&lines) {
+        // The rewritten text is only used when it parses and every rewritten bracket turned out
+        // to be a flow collection (not, say, text inside a block scalar); otherwise the
+        // original is parsed as is, so its behaviour and errors are unchanged.
+        let new_lines: Vec<&str> = fix.text.split('\n').collect();
+        if let Ok(Some(tree)) = parse_lines(&fix.text, new_lines, Some(&fix)) {
+            return Ok(tree);
+        }
+    }
+    parse_lines(src, lines, None).map(|t| t.unwrap_or_default())
+}
+
+/// A source rewritten so that saphyr accepts sops' comment-only flow collections.
+///
+/// yaml.v3's emitter (`yaml_emitter_emit_flow_mapping_key`, v3.0.4) writes a mapping that has
+/// only a head comment as `key: {` / the comment, indented one step / `}` at column 0, and sops
+/// 3.11 produces exactly that for a mapping holding only comments (the encrypted form of
+/// `key:\n  # c\n  {}`). yaml.v3's scanner does no indentation check inside flow collections,
+/// so it reads that back; saphyr rejects the closing bracket as "invalid indentation". When
+/// reading, yaml.v3 drops a comment inside such a collection whose column is at or beyond the
+/// indentation of the block collection that owns it (it becomes the comment of the closing
+/// bracket, which no node keeps), and keeps one that is less indented as a comment of the owning
+/// collection at that place (verified with sops 3.11: `a:\n  b: {\n # c\n}\n  d: 1` encrypts to
+/// `b: {}`, `#ENC…`, `d: …`; with the comment at column 2 or more it is gone). The same holds for
+/// `[` … `]`.
+///
+/// The rewrite keeps every line in place: the opening line ends with `{}` (its trailing
+/// comment, dropped by yaml.v3 too, removed), the closing line and the dropped comment lines
+/// become empty, kept comment lines are re-indented to the owner's column.
+struct FlowFix {
+    text: String,
+    /// (line, column) of each rewritten opening bracket.
+    openers: Vec<Pos>,
+    /// Lines that held a closing bracket (content for yaml.v3, now empty).
+    closers: Vec<usize>,
+    /// Lines that held a dropped comment (neither blank nor content for yaml.v3).
+    dropped: Vec<usize>,
+}
+
+fn rewrite_comment_only_flows(lines: &[&str]) -> Option<FlowFix> {
+    let closing = |l: &str| -> Option<u8> {
+        let t = l.trim_start_matches(' ');
+        let b = *t.as_bytes().first()?;
+        ((b == b'}' || b == b']') && t[1..].trim_end_matches([' ', '\r']).is_empty()).then_some(b)
+    };
+    // Cheap pre-check: most files have no line that is just a closing bracket.
+    if !lines.iter().any(|l| closing(l).is_some()) {
+        return None;
+    }
+    let mut out: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    let mut fix = FlowFix {
+        text: String::new(),
+        openers: Vec::new(),
+        closers: Vec::new(),
+        dropped: Vec::new(),
+    };
+    let mut j = 0;
+    while j < lines.len() {
+        let Some(close) = closing(lines[j]) else {
+            j += 1;
+            continue;
+        };
+        let open = if close == b'}' { b'{' } else { b'[' };
+        // Back over comment and blank lines to the opening line.
+        let mut k = j;
+        while k > 0 {
+            let t = lines[k - 1].trim_start_matches(' ').trim_end_matches('\r');
+            if t.is_empty() || t.starts_with('#') {
+                k -= 1;
+            } else {
+                break;
+            }
+        }
+        if k == 0 {
+            j += 1;
+            continue;
+        }
+        let opener = k - 1;
+        let Some((at, owner)) = comment_only_opener(lines[opener], open) else {
+            j += 1;
+            continue;
+        };
+        let line = lines[opener];
+        out[opener] = format!("{}{}", &line[..=at], close as char);
+        fix.openers.push((opener + 1, line[..at].chars().count()));
+        for (m, l) in lines.iter().enumerate().take(j).skip(opener + 1) {
+            let t = l.trim_start_matches(' ');
+            if !t.trim_end_matches('\r').starts_with('#') {
+                continue;
+            }
+            let col = l.len() - t.len();
+            if col >= owner {
+                out[m] = String::new();
+                fix.dropped.push(m + 1);
+            } else {
+                out[m] = format!("{}{}", " ".repeat(owner), t);
+            }
+        }
+        out[j] = String::new();
+        fix.closers.push(j + 1);
+        j += 1;
+    }
+    if fix.openers.is_empty() {
+        return None;
+    }
+    fix.text = out.join("\n");
+    Some(fix)
+}
+
+/// Where the opening bracket of a comment-only flow collection sits on `line` (a byte offset)
+/// and the column of the block collection owning it, when the line is `[- ]*[key: ]{` with
+/// nothing but an optional comment after the bracket. Anything else (anchors, tags, quoted or
+/// unusual keys, other flow content) is left to saphyr as is.
+fn comment_only_opener(line: &str, open: u8) -> Option<(usize, usize)> {
+    let b = line.as_bytes();
+    let at = b.iter().position(|&c| c == open)?;
+    let rest = line[at + 1..].trim_end_matches('\r');
+    let rest_t = rest.trim_start_matches(' ');
+    if !(rest_t.is_empty() || (rest_t.starts_with('#') && rest_t.len() < rest.len())) {
+        return None;
+    }
+    // The owner: a key before the bracket, else the last dash, else the document (column 0).
+    let mut i = 0;
+    let mut owner = 0;
+    while i < at && b[i] == b' ' {
+        i += 1;
+    }
+    while i < at && b[i] == b'-' && matches!(b.get(i + 1), Some(b' ')) {
+        owner = i;
+        i += 1;
+        while i < at && b[i] == b' ' {
+            i += 1;
+        }
+    }
+    if i < at {
+        let key = line[i..at].trim_end_matches(' ');
+        let plain_key = key.len() >= 2
+            && key.ends_with(':')
+            && key.len() < at - i
+            && !key[..key.len() - 1].bytes().any(|c| {
+                matches!(
+                    c,
+                    b'{' | b'}'
+                        | b'['
+                        | b']'
+                        | b','
+                        | b'#'
+                        | b'&'
+                        | b'*'
+                        | b'!'
+                        | b'|'
+                        | b'>'
+                        | b'"'
+                        | b'\''
+                        | b'%'
+                        | b'@'
+                        | b'`'
+                        | b'\t'
+                        | b'?'
+                ) || c == b':'
+            })
+            && !key.starts_with('-');
+        if !plain_key || !line[i..at].is_ascii() {
+            return None;
+        }
+        owner = i;
+    }
+    // Columns: the prefix before a key or bracket is ASCII (spaces and dashes).
+    Some((at, owner))
+}
+
+/// Parses one (possibly rewritten) source; `Ok(None)` when a rewrite did not hit flow
+/// collections as intended.
+fn parse_lines(
+    src: &str,
+    lines: Vec<&str>,
+    fix: Option<&FlowFix>,
+) -> Result<Option<Tree>, StoreError> {
     // 1. Events, with an early depth check so hostile nesting never builds deep structures.
     // Block YAML has about two events per line (key and value) plus collection starts and ends;
     // reserving that up front saves the copies of a growing multi-megabyte vector.
@@ -199,8 +377,20 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
         }
         events.push((ev, span));
     }
+    if let Some(fix) = fix {
+        let flow_starts: HashSet<Pos> = events
+            .iter()
+            .filter(|(e, s)| {
+                matches!(e, Event::MappingStart(..) | Event::SequenceStart(..)) && s.start != s.end
+            })
+            .map(|(_, s)| pos_of(&s.start))
+            .collect();
+        if !fix.openers.iter().all(|p| flow_starts.contains(p)) {
+            return Ok(None);
+        }
+    }
     // 2. Comments.
-    let comments = scan_comments(src, &lines, &events);
+    let comments = scan_comments(src, &lines, &events, fix);
     // 3. Build.
     let mut b = Builder {
         stack: Vec::new(),
@@ -214,7 +404,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
         last_end: (1, 0),
         lines,
     };
-    b.run(&mut events, comments)
+    b.run(&mut events, comments).map(Some)
 }
 
 fn line_of_byte(input: &[u8], at: usize) -> usize {
@@ -230,7 +420,12 @@ fn line_of_byte(input: &[u8], at: usize) -> usize {
 /// One pass over the source for `#` bytes (a comment marker, a blank and a line break are ASCII,
 /// so no UTF-8 decoding is needed to find them); columns are counted in characters, as saphyr
 /// counts them, only for the candidates.
-fn scan_comments(src: &str, lines: &[&str], events: &[(Event<'_>, Span)]) -> Vec<Comment> {
+fn scan_comments(
+    src: &str,
+    lines: &[&str],
+    events: &[(Event<'_>, Span)],
+    fix: Option<&FlowFix>,
+) -> Vec<Comment> {
     if !src.contains('#') {
         // No comment marker at all (typical of large machine-written files): nothing to place.
         return Vec::new();
@@ -269,6 +464,12 @@ fn scan_comments(src: &str, lines: &[&str], events: &[(Event<'_>, Span)]) -> Vec
                 mark(start.0);
             }
             _ => {}
+        }
+    }
+    if let Some(fix) = fix {
+        // The closing bracket of a rewritten flow collection was a token on its line.
+        for &l in &fix.closers {
+            mark(l);
         }
     }
     // Events come in source order, so this is nearly sorted already.
@@ -326,7 +527,10 @@ fn scan_comments(src: &str, lines: &[&str], events: &[(Event<'_>, Span)]) -> Vec
     }
     // Foot groups: own-line comment groups starting right after a content line and followed
     // by a blank line.
-    let is_blank = |l: usize| lines.get(l - 1).is_some_and(|s| s.trim().is_empty());
+    let is_blank = |l: usize| {
+        lines.get(l - 1).is_some_and(|s| s.trim().is_empty())
+            && !fix.is_some_and(|f| f.dropped.contains(&l) || f.closers.contains(&l))
+    };
     let is_content = |l: usize| content_lines.get(l).copied().unwrap_or(false);
     let mut i = 0;
     while i < out.len() {

@@ -1,10 +1,12 @@
 //! The YAML store: parses and emits YAML exactly as sops 3.11 does with yaml.v3 v3.0.4.
 //!
-//! * [`parse`]: saphyr-parser events give the structure; comments are found by scanning the
-//!   source and attached where yaml.v3 + sops put them (`stores/yaml/store.go`).
+//! * [`parse`]: saphyr-parser events give the structure (or, for the block subset sops
+//!   writes, the same events from a byte-level scanner, `fast.rs`); comments are found by
+//!   scanning the source and attached where yaml.v3 + sops put them (`stores/yaml/store.go`).
 //! * [`emit`]: a hand-written block emitter reproducing yaml.v3's encoder byte for byte.
 
 mod emit;
+mod fast;
 mod parse;
 mod resolve;
 

@@ -161,12 +161,21 @@ fn pos_of(m: &saphyr_parser::Marker) -> Pos {
 }
 
 pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
+    parse_with(input, true)
+}
+
+/// Parses with the fast scanner when `fast` and the input is in its subset, else with
+/// saphyr-parser (tests compare both).
+pub(crate) fn parse_with(input: &[u8], fast: bool) -> Result<Tree, StoreError> {
     let src = std::str::from_utf8(input).map_err(|e| {
         err(StoreErrorKind::Syntax, "input is not valid UTF-8")
             .at(line_of_byte(input, e.valid_up_to()), 1)
     })?;
     let src = src.strip_prefix('\u{FEFF}').unwrap_or(src);
     let lines: Vec<&str> = src.split('\n').collect();
+    if fast && let Some(events) = super::fast::scan(src, &lines) {
+        return build(src, lines, events, None);
+    }
     if let Some(fix) = rewrite_comment_only_flows(&lines) {
         // The rewritten text is only used when it parses and every rewritten bracket turned out
         // to be a flow collection (not, say, text inside a block scalar); otherwise the
@@ -389,6 +398,28 @@ fn parse_lines(
             return Ok(None);
         }
     }
+    build(src, lines, events, fix).map(Some)
+}
+
+/// Saphyr-parser's events for `src` (tests compare the fast scanner with them).
+#[cfg(test)]
+pub(crate) fn saphyr_events(src: &str) -> Result<Vec<(Event<'_>, Span)>, StoreError> {
+    let n = src.bytes().filter(|&b| b == b'\n').count() + 1;
+    let mut events: Vec<(Event<'_>, Span)> =
+        Vec::with_capacity((n * 2 + n / 4).min(src.len() / 2) + 16);
+    for ev in Parser::new_from_str(src) {
+        events.push(ev.map_err(|e| err(StoreErrorKind::Syntax, e.info().to_owned()))?);
+    }
+    Ok(events)
+}
+
+/// Comments and tree building over a complete event list.
+fn build<'s>(
+    src: &'s str,
+    lines: Vec<&'s str>,
+    mut events: Vec<(Event<'s>, Span)>,
+    fix: Option<&FlowFix>,
+) -> Result<Tree, StoreError> {
     // 2. Comments.
     let comments = scan_comments(src, &lines, &events, fix);
     // 3. Build.
@@ -404,7 +435,7 @@ fn parse_lines(
         last_end: (1, 0),
         lines,
     };
-    b.run(&mut events, comments).map(Some)
+    b.run(&mut events, comments)
 }
 
 fn line_of_byte(input: &[u8], at: usize) -> usize {

@@ -446,3 +446,339 @@ fn comment_only_flow_mappings_from_sops_parse() {
         Some("x: {\n}\n")
     );
 }
+
+fn norm_events(ev: &[(saphyr_parser::Event<'_>, saphyr_parser::Span)]) -> Vec<String> {
+    ev.iter()
+        .map(|(e, sp)| {
+            format!(
+                "{}:{}-{}:{} {e:?}",
+                sp.start.line(),
+                sp.start.col(),
+                sp.end.line(),
+                sp.end.col()
+            )
+        })
+        .collect()
+}
+
+/// `Tree`'s `PartialEq`, except that NaN equals NaN (`.nan` parses to NaN on both paths).
+fn same_tree(a: &Tree, b: &Tree) -> bool {
+    fn val(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Float(x), Value::Float(y)) => x == y || (x.is_nan() && y.is_nan()),
+            (Value::Map(x), Value::Map(y)) => branch(x, y),
+            (Value::List(x), Value::List(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| val(p, q))
+            }
+            _ => a == b,
+        }
+    }
+    fn branch(a: &Branch, b: &Branch) -> bool {
+        a.items.len() == b.items.len()
+            && a.items.iter().zip(&b.items).all(|(p, q)| match (p, q) {
+                (Item::Pair { key: k1, value: v1 }, Item::Pair { key: k2, value: v2 }) => {
+                    k1 == k2 && val(v1, v2)
+                }
+                _ => p == q,
+            })
+    }
+    a.branches.len() == b.branches.len()
+        && a.branches
+            .iter()
+            .zip(&b.branches)
+            .all(|(p, q)| branch(p, q))
+}
+
+/// Runs both paths over one input: the fast scanner's events (when it accepts the input) must
+/// equal saphyr's, and the trees (or error kinds) must be identical. `true` when accepted.
+fn check_fast_path(name: &str, input: &[u8], failures: &mut Vec<String>) -> bool {
+    let fast = parse::parse_with(input, true);
+    let slow = parse::parse_with(input, false);
+    match (&fast, &slow) {
+        (Ok(a), Ok(b)) if same_tree(a, b) => {}
+        (Err(a), Err(b)) if a.kind == b.kind => {}
+        (Ok(a), Ok(b)) => failures.push(format!(
+            "{name}: trees differ: {}",
+            show_diff(
+                &emit(b, 4).unwrap_or_default(),
+                &emit(a, 4).unwrap_or_default()
+            )
+        )),
+        _ => failures.push(format!(
+            "{name}: results differ: fast {:?} / saphyr {:?}",
+            fast.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+            slow.as_ref().map(|_| ()).map_err(|e| e.to_string())
+        )),
+    }
+    let Ok(src) = std::str::from_utf8(input) else {
+        return false;
+    };
+    let src = src.strip_prefix('\u{FEFF}').unwrap_or(src);
+    let lines: Vec<&str> = src.split('\n').collect();
+    let Some(ev) = fast::scan(src, &lines) else {
+        return false;
+    };
+    match parse::saphyr_events(src) {
+        Ok(want) => {
+            let (w, g) = (norm_events(&want), norm_events(&ev));
+            if w != g {
+                let at = w
+                    .iter()
+                    .zip(&g)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(w.len().min(g.len()));
+                failures.push(format!(
+                    "{name}: events differ at {at}: saphyr {:?} / fast {:?}",
+                    w.get(at),
+                    g.get(at)
+                ));
+            }
+        }
+        Err(e) => failures.push(format!(
+            "{name}: fast path accepted what saphyr rejects: {e}"
+        )),
+    }
+    true
+}
+
+#[test]
+fn fast_path_agrees_with_saphyr_on_fixtures() {
+    let mut failures = Vec::new();
+    let mut accepted = 0;
+    let mut all = files("corpus", ".yaml");
+    all.extend(files("roundtrip", ".yaml"));
+    assert!(all.len() > 60);
+    for p in &all {
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if check_fast_path(&name, &std::fs::read(p).unwrap(), &mut failures) {
+            accepted += 1;
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        accepted * 2 > all.len(),
+        "fast path took only {accepted} of {}",
+        all.len()
+    );
+}
+
+/// A small deterministic generator (xorshift) of block YAML inside and around the subset.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[(self.next() % xs.len() as u64) as usize]
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn comment(&mut self, out: &mut String, indent: usize) {
+        if self.below(6) == 0 {
+            let ind = if self.below(3) == 0 {
+                self.below(9) as usize
+            } else {
+                indent
+            };
+            out.push_str(&" ".repeat(ind));
+            out.push_str(self.pick(&["# c", "#", "#ENC[AES256_GCM,data:x,type:comment]"]));
+            out.push('\n');
+        }
+        if self.below(8) == 0 {
+            out.push('\n');
+        }
+    }
+
+    fn value(&mut self, out: &mut String, indent: usize, step: usize, depth: usize) {
+        let r = self.below(if depth > 4 { 6 } else { 10 });
+        match r {
+            0..=3 => {
+                out.push(' ');
+                out.push_str(self.pick(&[
+                    "plain",
+                    "1",
+                    "-2",
+                    "0x1F",
+                    "1.5",
+                    ".inf",
+                    "true",
+                    "False",
+                    "null",
+                    "~",
+                    "\"\"",
+                    "\"q # x\"",
+                    "\"esc \\\" \\n \\t \\u00e9 \\\\\"",
+                    "'it''s'",
+                    "''",
+                    "x # trailing",
+                    "\"d\" # c",
+                    "2001-01-01",
+                    "2001-01-01T01:02:03Z",
+                    "9223372036854775808",
+                    "yes",
+                    "ключ",
+                    "a,b]c}",
+                    "a:b",
+                    "<<",
+                    "- x",
+                    "{}",
+                    "[]",
+                    "{} # c",
+                    "[]#",
+                    "{}x",
+                    "&a x",
+                    "*a",
+                    "!!str 1",
+                    "a: b",
+                    "'multi",
+                    "|",
+                    "|-",
+                    "|+",
+                    "| # h",
+                    ">",
+                    "|2",
+                ]));
+                out.push('\n');
+                if out.ends_with("|\n")
+                    || out.ends_with("|-\n")
+                    || out.ends_with("|+\n")
+                    || out.ends_with("h\n")
+                    || out.ends_with(">\n")
+                    || out.ends_with("|2\n")
+                {
+                    let ind = indent + step;
+                    for _ in 0..=self.below(3) {
+                        match self.below(5) {
+                            0 => out.push('\n'),
+                            1 => {
+                                out.push_str(&" ".repeat(ind + 2));
+                                out.push_str("more # not a comment\n");
+                            }
+                            _ => {
+                                out.push_str(&" ".repeat(ind));
+                                out.push_str("line\n");
+                            }
+                        }
+                    }
+                    if self.below(3) == 0 {
+                        out.push('\n');
+                    }
+                }
+                if self.below(12) == 0 {
+                    // A continuation line (multi-line plain scalar).
+                    out.push_str(&" ".repeat(indent + step));
+                    out.push_str("cont\n");
+                }
+            }
+            4 | 5 => {
+                out.push('\n');
+                self.comment(out, indent + step);
+            }
+            6 | 7 => {
+                if self.below(3) == 0 {
+                    out.push_str(" # c");
+                }
+                out.push('\n');
+                self.comment(out, indent + step);
+                self.map(out, indent + step, step, depth + 1);
+            }
+            _ => {
+                out.push('\n');
+                let ind = if self.below(3) == 0 {
+                    indent
+                } else {
+                    indent + step
+                };
+                self.seq(out, ind, step, depth + 1);
+            }
+        }
+    }
+
+    fn map(&mut self, out: &mut String, indent: usize, step: usize, depth: usize) {
+        for _ in 0..=self.below(4) {
+            self.comment(out, indent);
+            out.push_str(&" ".repeat(indent));
+            out.push_str(self.pick(&[
+                "a", "b", "key", "\"q k\"", "'s k'", "k y", "é", "1", "true", "~", "<<", "a", "{}",
+            ]));
+            out.push(':');
+            self.value(out, indent, step, depth);
+        }
+    }
+
+    fn seq(&mut self, out: &mut String, indent: usize, step: usize, depth: usize) {
+        for _ in 0..=self.below(3) {
+            self.comment(out, indent);
+            out.push_str(&" ".repeat(indent));
+            out.push('-');
+            match self.below(6) {
+                0 => {
+                    // A compact mapping in the item.
+                    out.push(' ');
+                    let mut inner = String::new();
+                    self.map(&mut inner, indent + 2, step, depth + 1);
+                    out.push_str(inner.trim_start_matches([' ', '\n']));
+                }
+                1 if depth < 6 => {
+                    out.push(' ');
+                    let mut inner = String::new();
+                    self.seq(&mut inner, indent + 2, step, depth + 1);
+                    out.push_str(inner.trim_start_matches(' '));
+                }
+                _ => self.value(out, indent, step, depth),
+            }
+        }
+    }
+}
+
+#[test]
+fn fast_path_agrees_with_saphyr_on_generated_inputs() {
+    let mut g = Gen(0x9E37_79B9_7F4A_7C15);
+    let mut failures = Vec::new();
+    let mut accepted = 0;
+    let total = 3000;
+    for i in 0..total {
+        let step = if g.below(2) == 0 { 2 } else { 4 };
+        let mut doc = String::new();
+        for d in 0..=g.below(2) {
+            if d > 0 || g.below(4) == 0 {
+                doc.push_str("---\n");
+            }
+            g.map(&mut doc, 0, step, 0);
+        }
+        g.comment(&mut doc, 0);
+        if check_fast_path(
+            &format!("generated #{i}:\n{doc:?}\n"),
+            doc.as_bytes(),
+            &mut failures,
+        ) {
+            accepted += 1;
+        }
+        if failures.len() > 5 {
+            break;
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        accepted > total / 20,
+        "fast path took only {accepted} of {total}"
+    );
+}

@@ -1,5 +1,10 @@
-//! The yaml store: never panics; emitting a parsed tree gives output that parses back to a
-//! tree emitting the same bytes (emit is a fixed point after one round).
+//! The yaml store: never panics; emitted output always parses back, and from the second round
+//! on emitting is a fixed point.
+//!
+//! Why not the first round: sops 3.11 writes a mapping that holds only comments as `key: {`,
+//! the comments, `}`, and yaml.v3 drops those comments when reading such a file back (verified
+//! with the binary). rsops reproduces both halves, so one comment-only mapping legitimately
+//! loses its comments in the first round; after that the output must not change.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -13,10 +18,14 @@ fuzz_target!(|data: &[u8]| {
     let Ok(first) = store::emit(Format::Yaml, &tree, &opts) else {
         return;
     };
-    let reparsed = store::parse(Format::Yaml, &first).expect("emitted output parses");
-    let second = store::emit(Format::Yaml, &reparsed, &opts).expect("reparsed tree emits");
+    let round = |bytes: &[u8]| {
+        let reparsed = store::parse(Format::Yaml, bytes).expect("emitted output parses");
+        store::emit(Format::Yaml, &reparsed, &opts).expect("reparsed tree emits")
+    };
+    let second = round(&first);
+    let third = round(&second);
     assert_eq!(
-        first, second,
-        "emit(parse(emit(parse(x)))) != emit(parse(x))"
+        second, third,
+        "emit∘parse is not stable after the first round"
     );
 });

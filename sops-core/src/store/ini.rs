@@ -540,15 +540,22 @@ fn write_comment(out: &mut String, comment: &str, trim: bool) -> Result<(), Stor
             // go-ini indexes `lines[i][0]` and panics on an empty comment line.
             return Err(err(StoreErrorKind::Emit, "empty line inside a comment"));
         };
-        if first_line && (first == '#' || first == ';') {
+        if first_line {
             // Deliberate deviation from go-ini/sops, found by fuzzing: go-ini strips the comment
             // characters (`;`/`#` and spaces) from the start of a comment's first line when
             // reading, and writes a first line that starts with one as is, so such a comment
-            // changed on every decrypt/re-encrypt cycle. Writing it after the *other* comment
-            // character keeps it intact. sops never produces such texts from its own output,
-            // so files sops writes still round-trip byte for byte.
-            out.push_str(if first == '#' { "; " } else { "# " });
-            out.push_str(if trim { line.trim() } else { line });
+            // changed on every decrypt/re-encrypt cycle. The marker is chosen after trimming:
+            // a text starting with one comment character is written after the *other* one, and
+            // a first line with nothing left is not written. sops never produces such texts
+            // from its own output, so files sops writes still round-trip byte for byte.
+            let text = if trim { line.trim() } else { line };
+            match text.chars().next() {
+                None => continue,
+                Some('#') => out.push_str("; "),
+                Some(';') => out.push_str("# "),
+                Some(_) => out.push_str("; "),
+            }
+            out.push_str(text);
         } else if first == '#' || first == ';' {
             out.push(first);
             out.push(' ');

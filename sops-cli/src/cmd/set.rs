@@ -16,7 +16,7 @@ use crate::io;
 pub struct Args {
     /// The encrypted file (changed in place).
     pub file: Option<PathBuf>,
-    /// The key path, e.g. '["db"]["password"]'.
+    /// The key path, e.g. `'["db"]["password"]'`.
     pub path: Option<String>,
     /// The new value, as JSON (`set` only; `"text"`, `42`, `{"k": [1]}`).
     pub value: Option<String>,

@@ -71,3 +71,23 @@ pub fn write_stdout(data: &[u8]) -> Result<(), CliError> {
         _ => Ok(()),
     }
 }
+
+/// Creates `path` (which must not exist) readable by the owner only (0600) and writes `data`:
+/// how plaintext is handed to editors and commands.
+pub fn write_private(path: &Path, data: &[u8]) -> Result<(), CliError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let fail = |e: std::io::Error| {
+        CliError::new(
+            codes::COULD_NOT_WRITE_OUTPUT,
+            format!("cannot write the temporary file: {e}"),
+        )
+    };
+    let mut f = options.open(path).map_err(fail)?;
+    f.write_all(data).and_then(|()| f.sync_all()).map_err(fail)
+}

@@ -56,30 +56,29 @@ impl Env {
     }
 }
 
+/// `args` with every `FILE` replaced by `file`.
+fn with_file(args: &[&str], file: &str) -> Vec<String> {
+    args.iter()
+        .map(|s| {
+            if *s == "FILE" {
+                file.to_owned()
+            } else {
+                (*s).to_owned()
+            }
+        })
+        .collect()
+}
+
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
 fn same_outcome(env: &Env, a: &str, b: &str, args: &[&str], label: &str) -> (Output, Output) {
-    let with = |f: &str| -> Vec<String> {
-        args.iter()
-            .map(|s| {
-                if *s == "FILE" {
-                    f.to_owned()
-                } else {
-                    (*s).to_owned()
-                }
-            })
-            .collect()
-    };
+    let with = |f: &str| with_file(&args, f);
     let wa = with(a);
     let wb = with(b);
-    let sa = env.run(
-        &env.sops.clone(),
-        &["age1"],
-        &wa.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
-    let rb = env.run(
-        &rsops(),
-        &["age1"],
-        &wb.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let sa = env.run(&env.sops.clone(), &["age1"], &refs(&wa));
+    let rb = env.run(&rsops(), &["age1"], &refs(&wb));
     assert_eq!(
         sa.status.code(),
         rb.status.code(),
@@ -338,29 +337,11 @@ fn exec_env_matches_sops() {
         ),
         (&na, &nb, vec!["exec-env", "FILE", "echo hi"]),
     ] {
-        let with = |f: &str| -> Vec<String> {
-            args.iter()
-                .map(|s| {
-                    if *s == "FILE" {
-                        f.to_owned()
-                    } else {
-                        (*s).to_owned()
-                    }
-                })
-                .collect()
-        };
+        let with = |f: &str| with_file(&args, f);
         let wa = with(fa);
         let wb = with(fb);
-        let s = env.run(
-            &env.sops.clone(),
-            &["age1"],
-            &wa.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
-        let r = env.run(
-            &rsops(),
-            &["age1"],
-            &wb.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
+        let s = env.run(&env.sops.clone(), &["age1"], &refs(&wa));
+        let r = env.run(&rsops(), &["age1"], &refs(&wb));
         assert_eq!(
             s.status.code(),
             r.status.code(),
@@ -426,28 +407,10 @@ fn groups_add_and_delete_match_sops() {
     let (a, b) = env.pair("g.yaml", "secret: s\nother: o\n");
     let keys = ["age1", "age2"];
     let run_both = |args: &[&str]| {
-        let with = |f: &str| -> Vec<String> {
-            args.iter()
-                .map(|s| {
-                    if *s == "FILE" {
-                        f.to_owned()
-                    } else {
-                        (*s).to_owned()
-                    }
-                })
-                .collect()
-        };
+        let with = |f: &str| with_file(&args, f);
         let (wa, wb) = (with(&a), with(&b));
-        let s = env.run(
-            &env.sops.clone(),
-            &keys,
-            &wa.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
-        let r = env.run(
-            &rsops(),
-            &keys,
-            &wb.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
+        let s = env.run(&env.sops.clone(), &keys, &refs(&wa));
+        let r = env.run(&rsops(), &keys, &refs(&wb));
         assert_eq!(
             s.status.code(),
             r.status.code(),

@@ -2,7 +2,7 @@
 //! changed. Unchanged values keep their ciphertext; the plaintext file is removed on every way
 //! out (errors, an invalid buffer given up on, Ctrl-C or SIGTERM while the editor runs).
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -116,7 +116,7 @@ pub fn run(args: &OpArgs, config_path: Option<&Path>) -> Result<(), CliError> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("tmp-file"));
     let tmp = dir.path().join(base);
-    write_private(&tmp, &plain)?;
+    io::write_private(&tmp, &plain)?;
     let original = Sha256::digest(&plain);
     drop(plain);
 
@@ -165,28 +165,6 @@ fn parse_edited(format: Format, bytes: &[u8]) -> Result<Tree, String> {
         return Err("the edited file must not contain a sops metadata block".to_owned());
     }
     Ok(tree)
-}
-
-fn write_private(path: &Path, data: &[u8]) -> Result<(), CliError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options.open(path).map_err(|e| {
-        CliError::new(
-            codes::COULD_NOT_WRITE_OUTPUT,
-            format!("cannot create the temporary file: {e}"),
-        )
-    })?;
-    f.write_all(data).and_then(|()| f.sync_all()).map_err(|e| {
-        CliError::new(
-            codes::COULD_NOT_WRITE_OUTPUT,
-            format!("cannot write the temporary file: {e}"),
-        )
-    })
 }
 
 fn run_editor(path: &Path) -> Result<(), CliError> {

@@ -98,23 +98,7 @@ pub fn run_file(args: &FileArgs) -> Result<u8, CliError> {
     }
     let path = dir.path().join(&name);
     let writer = if args.no_fifo {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        use std::io::Write;
-        options
-            .open(&path)
-            .and_then(|mut f| f.write_all(&plain))
-            .map_err(|e| {
-                CliError::new(
-                    codes::COULD_NOT_WRITE_OUTPUT,
-                    format!("cannot write the temporary file: {e}"),
-                )
-            })?;
+        io::write_private(&path, &plain)?;
         None
     } else {
         let made = Command::new("mkfifo")

@@ -74,7 +74,7 @@ fn refs(v: &[String]) -> Vec<&str> {
 }
 
 fn same_outcome(env: &Env, a: &str, b: &str, args: &[&str], label: &str) -> (Output, Output) {
-    let with = |f: &str| with_file(&args, f);
+    let with = |f: &str| with_file(args, f);
     let wa = with(a);
     let wb = with(b);
     let sa = env.run(&env.sops.clone(), &["age1"], &refs(&wa));
@@ -407,7 +407,7 @@ fn groups_add_and_delete_match_sops() {
     let (a, b) = env.pair("g.yaml", "secret: s\nother: o\n");
     let keys = ["age1", "age2"];
     let run_both = |args: &[&str]| {
-        let with = |f: &str| with_file(&args, f);
+        let with = |f: &str| with_file(args, f);
         let (wa, wb) = (with(&a), with(&b));
         let s = env.run(&env.sops.clone(), &keys, &refs(&wa));
         let r = env.run(&rsops(), &keys, &refs(&wb));

@@ -89,6 +89,9 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(hide = true)]
     Man,
+    /// Git integration: a stable filter, diff textconv, merge driver and keyless checks.
+    #[command(subcommand)]
+    Git(crate::cmd::git::Command),
     /// Print {"encrypted":true} if the file is a complete SOPS file.
     Filestatus(crate::cmd::filestatus::Args),
 }

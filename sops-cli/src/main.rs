@@ -26,6 +26,7 @@ fn main() -> ExitCode {
     };
     // exec-env passes the child's exit code through.
     let child = match &cli.command {
+        Some(Command::Git(g)) => Some(cmd::git::run(g)),
         Some(Command::ExecEnv(a)) => Some(cmd::exec::run(a)),
         Some(Command::ExecFile(a)) => Some(cmd::exec::run_file(a)),
         _ => None,
@@ -84,6 +85,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
                 })?;
             io::write_stdout(&out)
         }
+        Some(Command::Git(g)) => cmd::git::run(g).map(|_| ()),
         Some(Command::ExecEnv(a)) => cmd::exec::run(a).map(|_| ()),
         Some(Command::ExecFile(a)) => cmd::exec::run_file(a).map(|_| ()),
         None if cli.rotate => cmd::rotate::run(

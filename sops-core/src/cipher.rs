@@ -86,6 +86,11 @@ impl EncryptedValue {
     }
 }
 
+/// Whether `s` has the shape of an `ENC[...]` value (decodable parts; the key is not checked).
+pub fn looks_encrypted(s: &str) -> bool {
+    EncryptedValue::parse(s).is_ok()
+}
+
 /// The undecoded fields of an `ENC[...]` string.
 struct Parts<'a> {
     data: &'a str,

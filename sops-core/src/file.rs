@@ -151,6 +151,37 @@ impl EncryptedFile {
         Ok(Self { tree, metadata })
     }
 
+    /// Key paths of values the file's own rule says must be encrypted but that are stored in
+    /// the clear (not `ENC[...]`), for keyless checks (`rsops git check`). Comments count
+    /// too, marked `(comment)`. Needs no key; never returns values.
+    pub fn plaintext_paths(&mut self) -> Vec<String> {
+        let rule = rules::effective(self.metadata.rule.as_ref());
+        let mut found = Vec::new();
+        let mut walker = Walker::new(&rule, |v: &mut Value, leaf: walk::Leaf<'_>| {
+            if leaf.encrypted {
+                let ok = match v {
+                    Value::Str(s) | Value::Comment(s) => cipher::looks_encrypted(s),
+                    _ => false,
+                };
+                if !ok {
+                    let mut p = path_string(leaf.path);
+                    if p.is_empty() {
+                        p.push_str("(top level)");
+                    }
+                    if matches!(v, Value::Comment(_)) {
+                        p.push_str(" (comment)");
+                    }
+                    found.push(p);
+                }
+            }
+            Ok::<(), std::convert::Infallible>(())
+        });
+        for b in &mut self.tree.branches {
+            let _ = walker.branch(b);
+        }
+        found
+    }
+
     /// Emits the file in `format` with its metadata block. The metadata is attached for the
     /// duration of the call (hence `&mut`) to avoid copying the tree.
     pub fn emit(&mut self, format: Format, options: &StoreOptions) -> Result<Vec<u8>, Error> {

@@ -5,6 +5,7 @@ pub mod edit;
 pub mod encrypt;
 pub mod exec;
 pub mod filestatus;
+pub mod git;
 pub mod groups;
 pub mod rotate;
 pub mod set;

@@ -592,3 +592,104 @@ fn textconv_without_key_prints_ciphertext_and_handles_plain_files() {
     let out = r.rsops(&["git", "textconv", f.to_str().unwrap()]);
     assert_eq!(out.stdout, b"plain: yes\n");
 }
+
+/// Recipients listed in a blob's metadata.
+fn recipients(blob: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(blob)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- recipient: ").map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn new_recipients_in_sops_yaml_apply_on_renormalize_and_merge() {
+    let r = Repo::wired(&["age1"]);
+    r.write("secrets/db.yaml", DB);
+    r.ok(&["add", "-A"]);
+    r.ok(&["commit", "-qm", "init"]);
+    let before = r.blob("HEAD:secrets/db.yaml");
+    assert_eq!(recipients(&before), vec![AGE1]);
+
+    // On a branch, .sops.yaml gains a second recipient; the check flags the stale file
+    // until `git add --renormalize` re-wraps it (values keep their ciphertext).
+    r.ok(&["checkout", "-qb", "keys"]);
+    r.write(
+        ".sops.yaml",
+        &r.read(".sops.yaml")
+            .replacen(&format!("age: {AGE1}"), &format!("age: {AGE1},{AGE2}"), 1),
+    );
+    r.ok(&["add", ".sops.yaml"]);
+    let out = r.rsops(&["git", "check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("missing: {AGE2}")));
+    r.ok(&["add", "--renormalize", "secrets"]);
+    let rekeyed = r.blob(":secrets/db.yaml");
+    assert_eq!(recipients(&rekeyed), vec![AGE1, AGE2]);
+    let value_lines = |b: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(b)
+            .lines()
+            .take_while(|l| !l.starts_with("sops:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(value_lines(&rekeyed), value_lines(&before));
+    let out = r.rsops(&["git", "check"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    r.ok(&["commit", "-qm", "add age2"]);
+    assert_eq!(r.status(), "");
+
+    // Meanwhile main changes a value; the merge keeps both: the new keys and the new value.
+    r.ok(&["checkout", "-q", "main"]);
+    r.write("secrets/db.yaml", &DB.replace("5432", "6543"));
+    r.ok(&["commit", "-qam", "port"]);
+    r.ok(&["merge", "-q", "--no-edit", "keys"]);
+    let merged = r.blob("HEAD:secrets/db.yaml");
+    assert_eq!(recipients(&merged), vec![AGE1, AGE2]);
+    assert_eq!(
+        r.sops_decrypt("HEAD:secrets/db.yaml", "yaml"),
+        DB.replace("5432", "6543")
+    );
+    // The second recipient alone opens it.
+    let only2 = Repo::clone_of(&r, &["age2"]);
+    let out = only2.rsops(&["git", "init", "secrets/**"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(only2.read("secrets/db.yaml"), DB.replace("5432", "6543"));
+}
+
+#[test]
+fn diff_only_mode_diffs_and_merges_encrypted_working_trees() {
+    let r = Repo::new(&["age1"]);
+    r.write(".sops.yaml", &format!("creation_rules:\n  - age: {AGE1}\n"));
+    let out = r.rsops(&["git", "init", "--diff-only", "*.enc.yaml"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(r.git(&["config", "--get", "filter.rsops.process"]).stdout.is_empty());
+    r.write("db.enc.yaml", DB);
+    let out = r.rsops(&["encrypt", "-i", "db.enc.yaml"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    r.ok(&["add", "-A"]);
+    r.ok(&["commit", "-qm", "init"]);
+    let out = r.rsops(&["set", "db.enc.yaml", r#"["user"]"#, r#""root""#]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let diff = r.ok(&["diff"]);
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect();
+    assert_eq!(changed, vec!["-user: admin", "+user: root"], "{diff}");
+    r.ok(&["commit", "-qam", "user"]);
+    r.ok(&["checkout", "-qb", "b", "HEAD~1"]);
+    let out = r.rsops(&["set", "db.enc.yaml", r#"["port"]"#, "6543"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    r.ok(&["commit", "-qam", "port"]);
+    r.ok(&["checkout", "-q", "main"]);
+    r.ok(&["merge", "-q", "--no-edit", "b"]);
+    // `set` writes JSON numbers, which YAML shows as ints.
+    assert_eq!(
+        r.sops_decrypt("HEAD:db.enc.yaml", "yaml"),
+        DB.replace("admin", "root").replace("5432", "6543")
+    );
+}

@@ -7,9 +7,9 @@
 use std::collections::HashSet;
 
 use sops_core::metadata::MetadataError;
-use sops_core::{EncryptedFile, Error, Format, KeyGroup};
+use sops_core::{EncryptedFile, Error, Format};
 
-use super::engine::Engine;
+use super::engine::{Engine, describe_groups};
 use super::repo::CatFile;
 use crate::error::CliError;
 
@@ -26,19 +26,6 @@ pub struct Args {
 struct Problem {
     path: String,
     what: String,
-}
-
-fn describe(groups: &[KeyGroup]) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = groups
-        .iter()
-        .map(|g| {
-            let mut ids: Vec<String> = g.keys.iter().map(|k| k.identifier()).collect();
-            ids.sort();
-            ids
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 /// Which of `paths` must be encrypted.
@@ -113,8 +100,8 @@ fn check_blob(
     if rule.key_groups.is_empty() {
         return Ok(None);
     }
-    let want = describe(&rule.key_groups);
-    let have = describe(&file.metadata.key_groups);
+    let want = describe_groups(&rule.key_groups);
+    let have = describe_groups(&file.metadata.key_groups);
     if want != have {
         let flat = |g: &Vec<Vec<String>>| g.iter().flatten().cloned().collect::<HashSet<_>>();
         let (w, h) = (flat(&want), flat(&have));
@@ -132,7 +119,10 @@ fn check_blob(
         if missing.is_empty() && extra.is_empty() {
             msg.push_str("; the key groups are arranged differently");
         }
-        msg.push_str(&format!(" (fix: rsops updatekeys {path})"));
+        msg.push_str(&format!(
+            " (fix: `git add --renormalize {path}` where the rsops filter runs, or \
+             `rsops updatekeys {path}` on an encrypted copy)"
+        ));
         return Ok(Some(msg));
     }
     let threshold = |t: usize, groups: usize| if t == 0 { groups } else { t };

@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 use sops_core::keys::DataKeyError;
 use sops_core::metadata::MetadataError;
 use sops_core::{
-    DataKey, DecryptOptions, DecryptedFile, EncryptOptions, EncryptedFile, Error, Format, Keyring,
-    StoreOptions, file, store,
+    DataKey, DecryptOptions, DecryptedFile, EncryptOptions, EncryptedFile, Error, Format, KeyGroup,
+    Keyring, Metadata, StoreOptions, file, store,
 };
 use zeroize::Zeroize;
 
@@ -163,6 +163,31 @@ impl Engine {
         })
     }
 
+    /// The key groups and threshold `path`'s creation rule asks for, when they differ from
+    /// `metadata`'s (the same comparison as `updatekeys`); `None` when they match or when no
+    /// rule applies.
+    fn rekey(&mut self, path: &str, metadata: &Metadata) -> Option<(Vec<KeyGroup>, usize)> {
+        let loaded = self.config_for(path).ok()??;
+        let rel = self.rule_path(&loaded, path);
+        let rule = loaded.config.rule_for(&rel).ok()??;
+        if rule.key_groups.is_empty() {
+            return None;
+        }
+        let threshold = if rule.shamir_threshold != 0 {
+            rule.shamir_threshold
+        } else {
+            metadata.shamir_threshold
+        };
+        let threshold = if rule.key_groups.len() > 1 {
+            threshold.min(rule.key_groups.len())
+        } else {
+            threshold
+        };
+        let same_keys = describe_groups(&rule.key_groups) == describe_groups(&metadata.key_groups);
+        let same_threshold = rule.key_groups.len() < 2 || threshold == metadata.shamir_threshold;
+        (!(same_keys && same_threshold)).then(|| (rule.key_groups.clone(), threshold))
+    }
+
     fn keyring(&mut self) -> Result<&(Keyring, String), CliError> {
         if self.ring.is_none() {
             let order = std::env::var("SOPS_DECRYPTION_ORDER").ok();
@@ -313,16 +338,34 @@ impl Engine {
                         .map_err(|e| CliError::from(Error::from(e)))?;
                     let same = plain == input;
                     plain.zeroize();
-                    if same {
+                    let rekey = self.rekey(path, &dec.metadata);
+                    if same && rekey.is_none() {
                         return Ok(blob);
                     }
-                    if let Some(b) = self.recent_blob(path, digest) {
-                        return Ok(b);
+                    if !same {
+                        if let Some(b) = self.recent_blob(path, digest) {
+                            return Ok(b);
+                        }
+                        let tree = parse_plain(path, format, &input)?;
+                        dec.tree.zeroize();
+                        dec.tree = tree;
                     }
-                    let tree = parse_plain(path, format, &input)?;
-                    dec.tree.zeroize();
-                    dec.tree = tree;
+                    let key = dec.data_key().duplicate();
                     let mut enc = dec.into_encrypted().map_err(CliError::from)?;
+                    if let Some((groups, threshold)) = rekey {
+                        // As `updatekeys`: the data key is re-wrapped, values stay.
+                        let ring = Keyring::new().with_source(gpg());
+                        match ring.seal(&groups, threshold, &key) {
+                            Ok((g, t)) => {
+                                enc.metadata.key_groups = g;
+                                enc.metadata.shamir_threshold = t;
+                            }
+                            Err(e) => eprintln!(
+                                "rsops: warning: {path}: cannot re-wrap for the keys \
+                                 .sops.yaml asks for ({e}); keeping the current keys"
+                            ),
+                        }
+                    }
                     return enc.emit(format, &opts).map_err(CliError::from);
                 }
                 Err(OpenError::NoKey(e)) => {
@@ -408,6 +451,20 @@ impl Engine {
             }
         }
     }
+}
+
+/// Each group's key identifiers, sorted, for order-insensitive comparison.
+pub fn describe_groups(groups: &[KeyGroup]) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = groups
+        .iter()
+        .map(|g| {
+            let mut ids: Vec<String> = g.keys.iter().map(|k| k.identifier()).collect();
+            ids.sort();
+            ids
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// Parses working-tree plaintext, refusing input that carries sops metadata.

@@ -220,6 +220,7 @@ fn filter_stores_sops_files_and_keeps_status_clean() {
     r.write("secrets/app.json", JSON);
     r.write("secrets/app.env", DOTENV);
     r.write("README.md", "not a secret\n");
+    r.write("secrets/.gitkeep", "");
     r.ok(&["add", "-A"]);
     r.ok(&["commit", "-qm", "init"]);
 
@@ -228,6 +229,8 @@ fn filter_stores_sops_files_and_keeps_status_clean() {
     assert_eq!(r.sops_decrypt("HEAD:secrets/app.json", "json"), JSON);
     assert_eq!(r.sops_decrypt("HEAD:secrets/app.env", "dotenv"), DOTENV);
     assert_eq!(r.blob("HEAD:README.md"), b"not a secret\n");
+    let out = r.rsops(&["git", "check", "--history"]);
+    assert!(out.status.success(), "{}", describe(&out));
     assert_no_plaintext(&r, &["hunter2", "tok-123", "key-abc", "rotate quarterly"]);
 
     // A fresh checkout writes plaintext; status stays clean, also after touching every file.

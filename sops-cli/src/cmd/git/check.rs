@@ -61,6 +61,10 @@ fn check_blob(
     keys: bool,
 ) -> Result<Option<String>, CliError> {
     let format = Format::from_path(path);
+    if blob.is_empty() {
+        // Empty files hold nothing to protect (the filter stores them as they are).
+        return Ok(None);
+    }
     let mut file = match EncryptedFile::parse(format, blob) {
         Ok(f) => f,
         Err(Error::Metadata(MetadataError::NotFound)) => {

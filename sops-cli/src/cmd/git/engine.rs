@@ -290,6 +290,10 @@ impl Engine {
         digest: &[u8; 32],
     ) -> Result<Vec<u8>, CliError> {
         let format = Format::from_path(path);
+        if input.is_empty() {
+            // An empty file holds no secret (`.gitkeep`); sops cannot encrypt it anyway.
+            return Ok(input);
+        }
         if mentions_sops(format, &input) {
             match EncryptedFile::parse(format, &input) {
                 Ok(mut f) => {

@@ -41,6 +41,12 @@ pub struct Cli {
     /// Legacy form: remove PGP fingerprints when rotating.
     #[arg(long = "rm-pgp")]
     pub rm_pgp: Option<String>,
+    /// Legacy form: add AWS KMS ARNs when rotating.
+    #[arg(long = "add-kms")]
+    pub add_kms: Option<String>,
+    /// Legacy form: remove AWS KMS ARNs when rotating.
+    #[arg(long = "rm-kms")]
+    pub rm_kms: Option<String>,
     /// Legacy-form options.
     #[command(flatten)]
     pub op: OpArgs,
@@ -122,9 +128,18 @@ pub struct OpArgs {
     /// age recipients to encrypt for, comma separated.
     #[arg(short = 'a', long = "age", env = "SOPS_AGE_RECIPIENTS")]
     pub age: Option<String>,
-    /// PGP fingerprints to encrypt for, comma separated (not supported by this build yet).
+    /// PGP fingerprints to encrypt for, comma separated.
     #[arg(short = 'p', long = "pgp", env = "SOPS_PGP_FP")]
     pub pgp: Option<String>,
+    /// AWS KMS key ARNs to encrypt for, comma separated (`arn[+role_arn]`).
+    #[arg(short = 'k', long = "kms", env = "SOPS_KMS_ARN")]
+    pub kms: Option<String>,
+    /// The AWS profile for the KMS keys given on the command line.
+    #[arg(long = "aws-profile")]
+    pub aws_profile: Option<String>,
+    /// KMS encryption context for the KMS keys given on the command line, `k1:v1,k2:v2`.
+    #[arg(long = "encryption-context")]
+    pub encryption_context: Option<String>,
     /// Keys whose name ends with this suffix stay unencrypted.
     #[arg(long = "unencrypted-suffix")]
     pub unencrypted_suffix: Option<String>,

@@ -44,6 +44,8 @@ pub mod codes {
     pub const COULD_NOT_READ_INPUT: u8 = 2;
     /// Output could not be written.
     pub const COULD_NOT_WRITE_OUTPUT: u8 = 3;
+    /// Bad `--encryption-context`.
+    pub const INVALID_KMS_ENCRYPTION_CONTEXT_FORMAT: u8 = 6;
     /// Bad `set` path or value.
     pub const INVALID_SET_FORMAT: u8 = 7;
     /// Conflicting flags.

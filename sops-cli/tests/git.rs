@@ -665,7 +665,11 @@ fn diff_only_mode_diffs_and_merges_encrypted_working_trees() {
     r.write(".sops.yaml", &format!("creation_rules:\n  - age: {AGE1}\n"));
     let out = r.rsops(&["git", "init", "--diff-only", "*.enc.yaml"]);
     assert!(out.status.success(), "{}", describe(&out));
-    assert!(r.git(&["config", "--get", "filter.rsops.process"]).stdout.is_empty());
+    assert!(
+        r.git(&["config", "--get", "filter.rsops.process"])
+            .stdout
+            .is_empty()
+    );
     r.write("db.enc.yaml", DB);
     let out = r.rsops(&["encrypt", "-i", "db.enc.yaml"]);
     assert!(out.status.success(), "{}", describe(&out));

@@ -12,7 +12,7 @@ use sops_core::{DecryptedFile, Format, Tree, file, metadata::SOPS_VERSION, store
 
 use crate::args::OpArgs;
 use crate::cmd::encrypt::encrypt_options;
-use crate::cmd::{formats, gpg, open_for_write, store_options};
+use crate::cmd::{formats, open_for_write, store_options};
 use crate::config;
 use crate::error::{CliError, codes};
 use crate::io;
@@ -93,7 +93,7 @@ pub fn run(args: &OpArgs, config_path: Option<&Path>) -> Result<(), CliError> {
     } else {
         let options = encrypt_options(args, config.as_ref(), &name, input_format)?;
         let tree = file::parse_plain(input_format, example(input_format).as_bytes())?;
-        let ring = sops_core::Keyring::new().with_source(gpg());
+        let ring = crate::cmd::sealing_keyring();
         DecryptedFile::create(input_format, tree, &options, &ring)?
     };
     let plain =

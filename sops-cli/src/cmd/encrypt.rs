@@ -32,7 +32,7 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
         }
         .into());
     }
-    let ring = sops_core::Keyring::new().with_source(crate::cmd::gpg());
+    let ring = crate::cmd::sealing_keyring();
     let mut encrypted =
         DecryptedFile::create(target.input, tree, &options, &ring)?.into_encrypted()?;
     let out = encrypted.emit(target.output, &opts)?;
@@ -56,7 +56,13 @@ pub fn encrypt_options(
         None => None,
     };
     // Keys: command line (one group), else the creation rule's groups.
+    // sops' order for command-line keys: kms, gcp_kms, azure_kv, pgp, hc_vault, age.
     let mut cli_group = KeyGroup::default();
+    cli_group.keys.extend(crate::cmd::rotate::kms_keys(
+        args.kms.as_deref(),
+        args.aws_profile.as_deref(),
+        args.encryption_context.as_deref(),
+    )?);
     for fp in crate::cmd::rotate::split_list(args.pgp.as_deref()) {
         cli_group.keys.push(pgp_key(&fp));
     }
@@ -73,7 +79,7 @@ pub fn encrypt_options(
             codes::GENERIC,
             "config file not found, or has no creation rules, and no keys provided through command line options",
         )
-        .hint("pass --age age1... or add a creation rule to .sops.yaml"));
+        .hint("pass --age age1... (or --pgp, --kms) or add a creation rule to .sops.yaml"));
     };
 
     // Partial-encryption rule: per field, the flag wins over the creation rule.

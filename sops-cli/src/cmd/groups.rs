@@ -8,7 +8,7 @@ use sops_core::keys::age;
 use sops_core::{KeyGroup, StoreOptions};
 
 use crate::cmd::rotate::split_list;
-use crate::cmd::{decryption_keyring, existing_file, formats, gpg, parse_encrypted, with_key_hint};
+use crate::cmd::{decryption_keyring, existing_file, formats, parse_encrypted, with_key_hint};
 use crate::error::{CliError, codes};
 use crate::io;
 
@@ -68,7 +68,6 @@ pub fn run(command: &Command) -> Result<(), CliError> {
     let input = io::read_input(Some(&file))?;
     let mut encrypted = parse_encrypted(format, &input)?;
     let (ring, hint) = decryption_keyring(None)?;
-    let ring = ring.with_source(gpg());
     let data_key = ring
         .open(
             &encrypted.metadata.key_groups,

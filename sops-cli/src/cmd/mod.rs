@@ -142,7 +142,19 @@ pub fn keyring(order: Option<&str>) -> Result<(Keyring, Discovered), CliError> {
         ring = ring.with_decryption_order(kinds);
     }
     ring.add_source(gpg());
+    ring.add_source(aws());
     Ok((ring, found))
+}
+
+/// The AWS KMS key source, with the process environment (credential chain, endpoints).
+pub fn aws() -> sops_core::keys::aws::AwsKms {
+    sops_core::keys::aws::AwsKms::new(SystemEnvironment)
+}
+
+/// The keyring for wrapping data keys (encrypt, rotate, new key groups): age is built in,
+/// PGP through gpg, AWS KMS over the network.
+pub fn sealing_keyring() -> Keyring {
+    Keyring::new().with_source(gpg()).with_source(aws())
 }
 
 /// The gpg key source: `SOPS_GPG_EXEC` or `gpg`, with the ambient `GNUPGHOME`.

@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use sops_core::config::pgp_key;
+use sops_core::config::{kms_key, pgp_key};
 use sops_core::keys::age;
 use sops_core::{KeyGroup, MasterKey};
 
-use crate::cmd::{formats, gpg, open_for_write, store_options};
+use crate::cmd::{formats, open_for_write, store_options};
 use crate::config;
 use crate::error::{CliError, codes};
 use crate::io;
@@ -44,9 +44,54 @@ pub struct Args {
     /// Remove these PGP fingerprints from every key group.
     #[arg(long = "rm-pgp")]
     pub rm_pgp: Option<String>,
+    /// Add these AWS KMS ARNs to the first key group (`arn[+role_arn]`).
+    #[arg(long = "add-kms")]
+    pub add_kms: Option<String>,
+    /// Remove these AWS KMS ARNs from every key group.
+    #[arg(long = "rm-kms")]
+    pub rm_kms: Option<String>,
+    /// The AWS profile for the KMS keys given with --add-kms/--rm-kms.
+    #[arg(long = "aws-profile")]
+    pub aws_profile: Option<String>,
+    /// KMS encryption context for --add-kms/--rm-kms keys, `k1:v1,k2:v2`.
+    #[arg(long = "encryption-context")]
+    pub encryption_context: Option<String>,
     /// Order in which key types are tried.
     #[arg(long = "decryption-order", env = "SOPS_DECRYPTION_ORDER")]
     pub decryption_order: Option<String>,
+}
+
+/// KMS keys from a comma-separated `arn[+role]` list with the flags' profile and context.
+pub(crate) fn kms_keys(
+    list: Option<&str>,
+    profile: Option<&str>,
+    context: Option<&str>,
+) -> Result<Vec<MasterKey>, CliError> {
+    let context = parse_context(context.unwrap_or(""))?;
+    Ok(split_list(list)
+        .iter()
+        .map(|arn| kms_key(arn, profile.unwrap_or(""), context.clone()))
+        .collect())
+}
+
+/// Parses `--encryption-context k1:v1,k2:v2` (sops: exit 6 on a malformed pair).
+pub(crate) fn parse_context(text: &str) -> Result<Vec<(String, String)>, CliError> {
+    let mut out = Vec::new();
+    for pair in text.split(',').filter(|p| !p.is_empty()) {
+        match pair.split_once(':') {
+            Some((k, v)) if !k.is_empty() && !v.contains(':') => {
+                out.push((k.to_owned(), v.to_owned()));
+            }
+            _ => {
+                return Err(CliError::new(
+                    codes::INVALID_KMS_ENCRYPTION_CONTEXT_FORMAT,
+                    format!("Invalid encryption context format: {pair:?}"),
+                )
+                .hint("use --encryption-context key1:value1,key2:value2"));
+            }
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn split_list(s: Option<&str>) -> Vec<String> {
@@ -66,9 +111,16 @@ pub fn run(args: &Args, config_path: Option<&std::path::Path>) -> Result<(), Cli
             "cannot use --in-place and --output together",
         ));
     }
-    let changes_keys = [&args.add_age, &args.rm_age, &args.add_pgp, &args.rm_pgp]
-        .iter()
-        .any(|o| o.is_some());
+    let changes_keys = [
+        &args.add_age,
+        &args.rm_age,
+        &args.add_pgp,
+        &args.rm_pgp,
+        &args.add_kms,
+        &args.rm_kms,
+    ]
+    .iter()
+    .any(|o| o.is_some());
     let file = match args.file.as_deref() {
         Some(f) if f.exists() => f.to_path_buf(),
         Some(f) if changes_keys => {
@@ -105,6 +157,11 @@ pub fn run(args: &Args, config_path: Option<&std::path::Path>) -> Result<(), Cli
     for fp in split_list(args.add_pgp.as_deref()) {
         added.push(pgp_key(&fp));
     }
+    added.extend(kms_keys(
+        args.add_kms.as_deref(),
+        args.aws_profile.as_deref(),
+        args.encryption_context.as_deref(),
+    )?);
     if let Some(first) = groups.first_mut() {
         for k in added {
             if !first
@@ -123,12 +180,21 @@ pub fn run(args: &Args, config_path: Option<&std::path::Path>) -> Result<(), Cli
                 .into_iter()
                 .map(|f| f.replace(' ', "")),
         )
+        .chain(
+            kms_keys(
+                args.rm_kms.as_deref(),
+                args.aws_profile.as_deref(),
+                args.encryption_context.as_deref(),
+            )?
+            .iter()
+            .map(MasterKey::identifier),
+        )
         .collect();
     for g in &mut groups {
         g.keys.retain(|k| !removed.contains(&k.identifier()));
     }
     let threshold = decrypted.metadata.shamir_threshold;
-    let ring = sops_core::Keyring::new().with_source(gpg());
+    let ring = crate::cmd::sealing_keyring();
     decrypted.rotate(&groups, threshold, &ring)?;
     let out = decrypted.into_encrypted()?.emit(output_format, &opts)?;
     if args.in_place {

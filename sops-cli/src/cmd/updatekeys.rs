@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use sops_core::KeyGroup;
 
-use crate::cmd::{decryption_keyring, formats, gpg, parse_encrypted, rule_path, with_key_hint};
+use crate::cmd::{decryption_keyring, formats, parse_encrypted, rule_path, with_key_hint};
 use crate::config;
 use crate::error::{CliError, codes};
 use crate::io;
@@ -117,7 +117,6 @@ fn update_one(
         }
     }
     let (ring, hint) = decryption_keyring(None)?;
-    let ring = ring.with_source(gpg());
     let data_key = ring
         .open(
             &encrypted.metadata.key_groups,

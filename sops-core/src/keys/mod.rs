@@ -6,8 +6,12 @@
 //! encrypting, and the sequential, group-by-group recovery with its failure report.
 
 pub mod age;
+#[cfg(feature = "aws")]
+pub mod aws;
 #[cfg(feature = "env")]
 pub mod env;
+#[cfg(feature = "net")]
+pub mod http;
 #[cfg(feature = "gpg")]
 pub mod pgp;
 

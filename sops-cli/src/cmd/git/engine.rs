@@ -15,7 +15,7 @@ use sops_core::{
 use zeroize::Zeroize;
 
 use super::repo::{CatFile, Repo};
-use crate::cmd::{decryption_keyring, gpg};
+use crate::cmd::decryption_keyring;
 use crate::config::{self, Loaded};
 use crate::error::{CliError, codes};
 
@@ -358,7 +358,7 @@ impl Engine {
                     let mut enc = dec.into_encrypted().map_err(CliError::from)?;
                     if let Some((groups, threshold)) = rekey {
                         // As `updatekeys`: the data key is re-wrapped, values stay.
-                        let ring = Keyring::new().with_source(gpg());
+                        let ring = crate::cmd::sealing_keyring();
                         match ring.seal(&groups, threshold, &key) {
                             Ok((g, t)) => {
                                 enc.metadata.key_groups = g;
@@ -395,7 +395,7 @@ impl Engine {
         }
         let options = self.creation_options(path)?;
         let tree = parse_plain(path, format, &input)?;
-        let ring = Keyring::new().with_source(gpg());
+        let ring = crate::cmd::sealing_keyring();
         let with_path = |e: Error| {
             let mut err = CliError::from(e);
             err.message = format!("{path}: {}", err.message);

@@ -1,0 +1,84 @@
+//! A small synchronous HTTP client for the network key sources (KMS, STS, metadata
+//! endpoints), behind a trait so tests can replace the network.
+
+use std::time::Duration;
+
+/// One HTTP request.
+pub struct Request {
+    /// `GET`, `PUT` or `POST`.
+    pub method: &'static str,
+    /// The full URL.
+    pub url: String,
+    /// Headers to send.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for none).
+    pub body: Vec<u8>,
+    /// The time limit for the whole exchange.
+    pub timeout: Duration,
+}
+
+/// One HTTP response (any status).
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Sends requests. Errors are transport failures (unreachable, timeout), phrased for users.
+pub trait Transport: Send + Sync {
+    /// Sends `req` and returns the response, whatever its status.
+    fn send(&self, req: &Request) -> Result<Response, String>;
+}
+
+/// The real network: `ureq` with rustls and the webpki roots.
+pub struct Network {
+    agent: ureq::Agent,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .build();
+        Self {
+            agent: config.into(),
+        }
+    }
+}
+
+impl Transport for Network {
+    fn send(&self, req: &Request) -> Result<Response, String> {
+        let mut builder = ureq::http::Request::builder()
+            .method(req.method)
+            .uri(req.url.as_str());
+        for (k, v) in &req.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        let request = builder
+            .body(req.body.clone())
+            .map_err(|e| format!("cannot build the request to {}: {e}", req.url))?;
+        let request = self
+            .agent
+            .configure_request(request)
+            .timeout_global(Some(req.timeout))
+            .build();
+        let mut response = self.agent.run(request).map_err(|e| match e {
+            ureq::Error::Timeout(_) => format!(
+                "{} did not answer within {} s",
+                req.url,
+                req.timeout.as_secs()
+            ),
+            other => format!("cannot reach {}: {other}", req.url),
+        })?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(16 << 20)
+            .read_to_vec()
+            .map_err(|e| format!("reading the answer of {}: {e}", req.url))?;
+        Ok(Response { status, body })
+    }
+}

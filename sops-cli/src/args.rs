@@ -41,6 +41,24 @@ pub struct Cli {
     /// Legacy form: remove PGP fingerprints when rotating.
     #[arg(long = "rm-pgp")]
     pub rm_pgp: Option<String>,
+    /// Legacy form: add GCP KMS resource ids when rotating.
+    #[arg(long = "add-gcp-kms")]
+    pub add_gcp_kms: Option<String>,
+    /// Legacy form: remove GCP KMS resource ids when rotating.
+    #[arg(long = "rm-gcp-kms")]
+    pub rm_gcp_kms: Option<String>,
+    /// Legacy form: add Azure Key Vault key URLs when rotating.
+    #[arg(long = "add-azure-kv")]
+    pub add_azure_kv: Option<String>,
+    /// Legacy form: remove Azure Key Vault key URLs when rotating.
+    #[arg(long = "rm-azure-kv")]
+    pub rm_azure_kv: Option<String>,
+    /// Legacy form: add Vault transit key URIs when rotating.
+    #[arg(long = "add-hc-vault-transit")]
+    pub add_hc_vault_transit: Option<String>,
+    /// Legacy form: remove Vault transit key URIs when rotating.
+    #[arg(long = "rm-hc-vault-transit")]
+    pub rm_hc_vault_transit: Option<String>,
     /// Legacy form: add AWS KMS ARNs when rotating.
     #[arg(long = "add-kms")]
     pub add_kms: Option<String>,
@@ -134,6 +152,17 @@ pub struct OpArgs {
     /// AWS KMS key ARNs to encrypt for, comma separated (`arn[+role_arn]`).
     #[arg(short = 'k', long = "kms", env = "SOPS_KMS_ARN")]
     pub kms: Option<String>,
+    /// GCP KMS key resource ids to encrypt for, comma separated.
+    #[arg(long = "gcp-kms", env = "SOPS_GCP_KMS_IDS")]
+    pub gcp_kms: Option<String>,
+    /// Azure Key Vault key URLs to encrypt for, comma separated
+    /// (`https://<vault>/keys/<name>[/<version>]`).
+    #[arg(long = "azure-kv", env = "SOPS_AZURE_KEYVAULT_URLS")]
+    pub azure_kv: Option<String>,
+    /// HashiCorp Vault transit key URIs to encrypt for, comma separated
+    /// (`https://host:port/v1/<engine>/keys/<name>`).
+    #[arg(long = "hc-vault-transit", env = "SOPS_VAULT_URIS")]
+    pub hc_vault_transit: Option<String>,
     /// The AWS profile for the KMS keys given on the command line.
     #[arg(long = "aws-profile")]
     pub aws_profile: Option<String>,

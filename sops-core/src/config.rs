@@ -412,6 +412,21 @@ fn azure_from_url(url: &str, at: &str) -> Result<MasterKey, ConfigError> {
     ))
 }
 
+/// A Vault transit key entry from `https://host:port/v1/<engine>/keys/<name>`.
+pub fn vault_key(uri: &str) -> Result<MasterKey, String> {
+    vault_from_uri(uri, "--hc-vault-transit").map_err(|e| e.to_string())
+}
+
+/// An Azure Key Vault key entry from `https://<vault>/keys/<name>[/<version>]`.
+pub fn azure_key(url: &str) -> Result<MasterKey, String> {
+    azure_from_url(url, "--azure-kv").map_err(|e| e.to_string())
+}
+
+/// A GCP KMS key entry from its resource id.
+pub fn gcp_key(resource_id: &str) -> MasterKey {
+    MasterKey::new(KeyKind::GcpKms, &[("resource_id", resource_id.trim())])
+}
+
 fn vault_from_uri(uri: &str, at: &str) -> Result<MasterKey, ConfigError> {
     let re = Regex::new(r"^(https?://[^/]+)/v1/(.+)/keys/([^/]+)$")
         .map_err(|e| invalid(at, e.to_string()))?;

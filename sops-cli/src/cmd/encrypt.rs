@@ -63,9 +63,16 @@ pub fn encrypt_options(
         args.aws_profile.as_deref(),
         args.encryption_context.as_deref(),
     )?);
+    cli_group.keys.extend(crate::cmd::rotate::cloud_keys(
+        args.gcp_kms.as_deref(),
+        args.azure_kv.as_deref(),
+    )?);
     for fp in crate::cmd::rotate::split_list(args.pgp.as_deref()) {
         cli_group.keys.push(pgp_key(&fp));
     }
+    cli_group.keys.extend(crate::cmd::rotate::vault_keys(
+        args.hc_vault_transit.as_deref(),
+    )?);
     for r in crate::cmd::rotate::split_list(args.age.as_deref()) {
         age::parse_recipient(&r).map_err(|e| CliError::new(codes::GENERIC, e))?;
         cli_group.keys.push(age::key_for(&r));

@@ -143,7 +143,13 @@ pub fn keyring(order: Option<&str>) -> Result<(Keyring, Discovered), CliError> {
     }
     ring.add_source(gpg());
     ring.add_source(aws());
+    ring.add_source(vault());
     Ok((ring, found))
+}
+
+/// The Vault transit key source (token from `VAULT_TOKEN` or `~/.vault-token`).
+pub fn vault() -> sops_core::keys::vault::VaultTransit {
+    sops_core::keys::vault::VaultTransit::new(SystemEnvironment)
 }
 
 /// The AWS KMS key source, with the process environment (credential chain, endpoints).
@@ -154,7 +160,10 @@ pub fn aws() -> sops_core::keys::aws::AwsKms {
 /// The keyring for wrapping data keys (encrypt, rotate, new key groups): age is built in,
 /// PGP through gpg, AWS KMS over the network.
 pub fn sealing_keyring() -> Keyring {
-    Keyring::new().with_source(gpg()).with_source(aws())
+    Keyring::new()
+        .with_source(gpg())
+        .with_source(aws())
+        .with_source(vault())
 }
 
 /// The gpg key source: `SOPS_GPG_EXEC` or `gpg`, with the ambient `GNUPGHOME`.

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use sops_core::config::{kms_key, pgp_key};
+use sops_core::config::{azure_key, gcp_key, kms_key, pgp_key, vault_key};
 use sops_core::keys::age;
 use sops_core::{KeyGroup, MasterKey};
 
@@ -44,6 +44,24 @@ pub struct Args {
     /// Remove these PGP fingerprints from every key group.
     #[arg(long = "rm-pgp")]
     pub rm_pgp: Option<String>,
+    /// Add these GCP KMS resource ids to the first key group.
+    #[arg(long = "add-gcp-kms")]
+    pub add_gcp_kms: Option<String>,
+    /// Remove these GCP KMS resource ids from every key group.
+    #[arg(long = "rm-gcp-kms")]
+    pub rm_gcp_kms: Option<String>,
+    /// Add these Azure Key Vault key URLs to the first key group.
+    #[arg(long = "add-azure-kv")]
+    pub add_azure_kv: Option<String>,
+    /// Remove these Azure Key Vault key URLs from every key group.
+    #[arg(long = "rm-azure-kv")]
+    pub rm_azure_kv: Option<String>,
+    /// Add these Vault transit key URIs to the first key group.
+    #[arg(long = "add-hc-vault-transit")]
+    pub add_hc_vault_transit: Option<String>,
+    /// Remove these Vault transit key URIs from every key group.
+    #[arg(long = "rm-hc-vault-transit")]
+    pub rm_hc_vault_transit: Option<String>,
     /// Add these AWS KMS ARNs to the first key group (`arn[+role_arn]`).
     #[arg(long = "add-kms")]
     pub add_kms: Option<String>,
@@ -72,6 +90,27 @@ pub(crate) fn kms_keys(
         .iter()
         .map(|arn| kms_key(arn, profile.unwrap_or(""), context.clone()))
         .collect())
+}
+
+/// GCP KMS, Azure Key Vault and Vault transit keys from comma-separated flag values, in
+/// sops' order for command-line keys (gcp_kms, azure_kv, then hc_vault after pgp).
+pub(crate) fn cloud_keys(
+    gcp: Option<&str>,
+    azure: Option<&str>,
+) -> Result<Vec<MasterKey>, CliError> {
+    let mut out: Vec<MasterKey> = split_list(gcp).iter().map(|id| gcp_key(id)).collect();
+    for url in split_list(azure) {
+        out.push(azure_key(&url).map_err(|e| CliError::new(codes::GENERIC, e))?);
+    }
+    Ok(out)
+}
+
+/// Vault transit keys from a comma-separated list of URIs.
+pub(crate) fn vault_keys(list: Option<&str>) -> Result<Vec<MasterKey>, CliError> {
+    split_list(list)
+        .iter()
+        .map(|u| vault_key(u).map_err(|e| CliError::new(codes::GENERIC, e)))
+        .collect()
 }
 
 /// Parses `--encryption-context k1:v1,k2:v2` (sops: exit 6 on a malformed pair).
@@ -118,6 +157,12 @@ pub fn run(args: &Args, config_path: Option<&std::path::Path>) -> Result<(), Cli
         &args.rm_pgp,
         &args.add_kms,
         &args.rm_kms,
+        &args.add_gcp_kms,
+        &args.rm_gcp_kms,
+        &args.add_azure_kv,
+        &args.rm_azure_kv,
+        &args.add_hc_vault_transit,
+        &args.rm_hc_vault_transit,
     ]
     .iter()
     .any(|o| o.is_some());
@@ -162,6 +207,11 @@ pub fn run(args: &Args, config_path: Option<&std::path::Path>) -> Result<(), Cli
         args.aws_profile.as_deref(),
         args.encryption_context.as_deref(),
     )?);
+    added.extend(cloud_keys(
+        args.add_gcp_kms.as_deref(),
+        args.add_azure_kv.as_deref(),
+    )?);
+    added.extend(vault_keys(args.add_hc_vault_transit.as_deref())?);
     if let Some(first) = groups.first_mut() {
         for k in added {
             if !first
@@ -187,6 +237,11 @@ pub fn run(args: &Args, config_path: Option<&std::path::Path>) -> Result<(), Cli
                 args.encryption_context.as_deref(),
             )?
             .iter()
+            .chain(&cloud_keys(
+                args.rm_gcp_kms.as_deref(),
+                args.rm_azure_kv.as_deref(),
+            )?)
+            .chain(&vault_keys(args.rm_hc_vault_transit.as_deref())?)
             .map(MasterKey::identifier),
         )
         .collect();

@@ -1,6 +1,8 @@
 //! Shared helpers for the CLI's integration tests: paths, keys, the reference sops binary.
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -14,6 +14,8 @@ pub mod env;
 pub mod http;
 #[cfg(feature = "gpg")]
 pub mod pgp;
+#[cfg(feature = "vault")]
+pub mod vault;
 
 use std::fmt;
 

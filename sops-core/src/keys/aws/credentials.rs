@@ -1499,3 +1499,905 @@ fn parse_time(s: &str) -> Option<OffsetDateTime> {
 fn now_nanos() -> i128 {
     OffsetDateTime::now_utc().unix_timestamp_nanos()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::sync::{Mutex, MutexGuard};
+
+    use super::*;
+    use crate::keys::http::Response;
+
+    const HOME: &str = "/home/u";
+    const ROLE: &str = "arn:aws:iam::123456789012:role/app";
+
+    #[derive(Default)]
+    struct FakeEnv {
+        vars: HashMap<String, String>,
+        files: HashMap<PathBuf, Vec<u8>>,
+        /// `sh -c` command → its standard output.
+        outputs: HashMap<String, Vec<u8>>,
+        ran: RefCell<Vec<Vec<String>>>,
+    }
+
+    impl FakeEnv {
+        fn new() -> Self {
+            let mut env = Self::default();
+            env.set("HOME", HOME);
+            env
+        }
+        fn set(&mut self, name: &str, value: &str) -> &mut Self {
+            self.vars.insert(name.to_owned(), value.to_owned());
+            self
+        }
+        fn file(&mut self, path: &str, text: &str) -> &mut Self {
+            self.files
+                .insert(PathBuf::from(path), text.as_bytes().to_vec());
+            self
+        }
+        fn config(&mut self, text: &str) -> &mut Self {
+            self.file(&format!("{HOME}/.aws/config"), text)
+        }
+        fn credentials(&mut self, text: &str) -> &mut Self {
+            self.file(&format!("{HOME}/.aws/credentials"), text)
+        }
+    }
+
+    impl Environment for FakeEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.vars.get(name).cloned()
+        }
+        fn read_file(&self, path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
+            self.files
+                .get(path)
+                .cloned()
+                .map(Zeroizing::new)
+                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+        }
+        fn run(&self, argv: &[String]) -> io::Result<Zeroizing<Vec<u8>>> {
+            self.ran.borrow_mut().push(argv.to_vec());
+            match argv {
+                [sh, c, command] if sh == "sh" && c == "-c" => self
+                    .outputs
+                    .get(command)
+                    .cloned()
+                    .map(Zeroizing::new)
+                    .ok_or_else(|| io::Error::other("command exited with exit status: 1")),
+                _ => Err(io::Error::other("unexpected argv")),
+            }
+        }
+    }
+
+    struct Sent {
+        method: &'static str,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: String,
+        timeout: Duration,
+    }
+
+    impl Sent {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    /// Answers by URL and body substrings (first match); anything else is unreachable.
+    #[derive(Default)]
+    struct FakeHttp {
+        replies: Vec<(String, String, u16, String)>,
+        sent: Mutex<Vec<Sent>>,
+    }
+
+    impl FakeHttp {
+        fn reply(mut self, url_part: &str, body_part: &str, status: u16, body: &str) -> Self {
+            self.replies.push((
+                url_part.to_owned(),
+                body_part.to_owned(),
+                status,
+                body.to_owned(),
+            ));
+            self
+        }
+        fn sent(&self) -> MutexGuard<'_, Vec<Sent>> {
+            self.sent.lock().unwrap()
+        }
+    }
+
+    impl Transport for FakeHttp {
+        fn send(&self, req: &Request) -> Result<Response, String> {
+            let body = String::from_utf8(req.body.clone()).unwrap();
+            let found = self
+                .replies
+                .iter()
+                .find(|(u, b, _, _)| req.url.contains(u.as_str()) && body.contains(b.as_str()))
+                .map(|(_, _, status, reply)| Response {
+                    status: *status,
+                    body: reply.as_bytes().to_vec(),
+                });
+            self.sent().push(Sent {
+                method: req.method,
+                url: req.url.clone(),
+                headers: req.headers.clone(),
+                body,
+                timeout: req.timeout,
+            });
+            found.ok_or_else(|| format!("cannot reach {}: connection refused", req.url))
+        }
+    }
+
+    fn sts_ok(action: &str, id: &str, secret: &str, token: &str) -> String {
+        format!(
+            "<{action}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+             <{action}Result><Credentials><AccessKeyId>{id}</AccessKeyId>\
+             <SecretAccessKey>{secret}</SecretAccessKey><SessionToken>{token}</SessionToken>\
+             <Expiration>2030-01-01T00:00:00Z</Expiration></Credentials></{action}Result>\
+             </{action}Response>"
+        )
+    }
+
+    fn sts_error(code: &str, message: &str) -> String {
+        format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>\
+             <Message>{message}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
+        )
+    }
+
+    fn check(creds: &Credentials, id: &str, secret: &str, token: Option<&str>) {
+        assert_eq!(creds.access_key_id, id);
+        assert_eq!(creds.secret_access_key.as_str(), secret);
+        assert_eq!(creds.session_token.as_ref().map(|t| t.as_str()), token);
+    }
+
+    fn err(result: Result<Credentials, String>) -> String {
+        match result {
+            Ok(c) => panic!("expected an error, got credentials {}", c.access_key_id),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn env_static_credentials() {
+        let mut env = FakeEnv::new();
+        env.set("AWS_ACCESS_KEY_ID", "AKIDENV")
+            .set("AWS_SECRET_ACCESS_KEY", "env-secret")
+            .set("AWS_SESSION_TOKEN", "env-token");
+        let http = FakeHttp::default();
+        let creds = resolve(&env, &http, None).unwrap();
+        check(&creds, "AKIDENV", "env-secret", Some("env-token"));
+        assert!(http.sent().is_empty());
+    }
+
+    #[test]
+    fn explicit_profile_beats_env_credentials() {
+        let mut env = FakeEnv::new();
+        env.set("AWS_ACCESS_KEY_ID", "AKIDENV")
+            .set("AWS_SECRET_ACCESS_KEY", "env-secret")
+            .credentials(
+                "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = dev-secret\n\
+                 [prod]\naws_access_key_id = AKIDPROD\naws_secret_access_key = prod-secret\n",
+            );
+        let http = FakeHttp::default();
+        check(
+            &resolve(&env, &http, Some("dev")).unwrap(),
+            "AKIDDEV",
+            "dev-secret",
+            None,
+        );
+        // AWS_PROFILE also beats the variables; the key's aws_profile beats AWS_PROFILE.
+        env.set("AWS_PROFILE", "dev");
+        check(
+            &resolve(&env, &http, None).unwrap(),
+            "AKIDDEV",
+            "dev-secret",
+            None,
+        );
+        check(
+            &resolve(&env, &http, Some("prod")).unwrap(),
+            "AKIDPROD",
+            "prod-secret",
+            None,
+        );
+    }
+
+    #[test]
+    fn credentials_file_wins_over_config_file() {
+        let mut env = FakeEnv::new();
+        env.config(
+            "[profile dev]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = cfg-secret\n\
+             region = eu-west-1\n",
+        )
+        .credentials(
+            "[dev]\naws_access_key_id = AKIDCREDS\naws_secret_access_key = creds-secret\n",
+        );
+        let creds = resolve(&env, &FakeHttp::default(), Some("dev")).unwrap();
+        check(&creds, "AKIDCREDS", "creds-secret", None);
+        // The config file's other settings still apply.
+        assert_eq!(sts_region(&env, Some("dev")), "eu-west-1");
+    }
+
+    #[test]
+    fn source_profile_role_is_assumed_with_signed_request() {
+        let mut env = FakeEnv::new();
+        env.config(&format!(
+            "[profile app]\nrole_arn = {ROLE}\nsource_profile = base\nexternal_id = ext-1\n\
+             role_session_name = my-session\nregion = eu-central-1\n\
+             [profile top]\nrole_arn = arn:aws:iam::123456789012:role/top\n\
+             source_profile = app\nregion = eu-central-1\n"
+        ))
+        .credentials("[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = base-secret\n");
+        let http = FakeHttp::default()
+            .reply(
+                "https://sts.eu-central-1.amazonaws.com/",
+                "role%2Fapp",
+                200,
+                &sts_ok("AssumeRole", "ASIAAPP", "app-secret", "app-token"),
+            )
+            .reply(
+                "https://sts.eu-central-1.amazonaws.com/",
+                "role%2Ftop",
+                200,
+                &sts_ok("AssumeRole", "ASIATOP", "top-secret", "top-token"),
+            );
+        let creds = resolve(&env, &http, Some("app")).unwrap();
+        check(&creds, "ASIAAPP", "app-secret", Some("app-token"));
+        {
+            let sent = http.sent();
+            assert_eq!(sent.len(), 1);
+            let req = &sent[0];
+            assert_eq!(req.method, "POST");
+            assert_eq!(req.url, "https://sts.eu-central-1.amazonaws.com/");
+            assert!(
+                req.body
+                    .starts_with("Action=AssumeRole&Version=2011-06-15&"),
+                "{}",
+                req.body
+            );
+            assert!(
+                req.body
+                    .contains("&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fapp")
+            );
+            assert!(req.body.contains("&RoleSessionName=my-session"));
+            assert!(req.body.contains("&ExternalId=ext-1"));
+            assert_eq!(req.header("content-type"), Some(FORM));
+            assert_eq!(req.header("host"), Some("sts.eu-central-1.amazonaws.com"));
+            let auth = req.header("authorization").unwrap();
+            assert!(
+                auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDBASE/"),
+                "{auth}"
+            );
+            assert!(auth.contains("/eu-central-1/sts/aws4_request"), "{auth}");
+            assert!(req.header("x-amz-security-token").is_none());
+        }
+        // Two hops: the second call is signed with the first role's keys and session token.
+        http.sent().clear();
+        let creds = resolve(&env, &http, Some("top")).unwrap();
+        check(&creds, "ASIATOP", "top-secret", Some("top-token"));
+        let sent = http.sent();
+        assert_eq!(sent.len(), 2);
+        assert!(sent[0].body.contains("role%2Fapp"));
+        assert!(sent[1].body.contains("role%2Ftop"));
+        assert!(sent[1].body.contains("RoleSessionName=aws-go-sdk-"));
+        let auth = sent[1].header("authorization").unwrap();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=ASIAAPP/"),
+            "{auth}"
+        );
+        assert_eq!(sent[1].header("x-amz-security-token"), Some("app-token"));
+    }
+
+    #[test]
+    fn source_profile_cycle_is_detected() {
+        let mut env = FakeEnv::new();
+        env.config(
+            "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n\
+             [profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n",
+        );
+        let http = FakeHttp::default();
+        let e = err(resolve(&env, &http, Some("a")));
+        assert!(e.contains("source_profile loop (a -> b -> a)"), "{e}");
+        assert!(http.sent().is_empty());
+    }
+
+    #[test]
+    fn self_referencing_profile_uses_its_own_keys() {
+        let mut env = FakeEnv::new();
+        env.credentials(&format!(
+            "[me]\naws_access_key_id = AKIDME\naws_secret_access_key = me-secret\n\
+             role_arn = {ROLE}\nsource_profile = me\n"
+        ));
+        let http = FakeHttp::default().reply(
+            "sts.",
+            "AssumeRole",
+            200,
+            &sts_ok("AssumeRole", "ASIAME", "role-secret", "role-token"),
+        );
+        let creds = resolve(&env, &http, Some("me")).unwrap();
+        check(&creds, "ASIAME", "role-secret", Some("role-token"));
+        let sent = http.sent();
+        assert_eq!(sent.len(), 1);
+        let auth = sent[0].header("authorization").unwrap();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDME/"),
+            "{auth}"
+        );
+    }
+
+    #[test]
+    fn credential_source_environment_signs_with_env_keys() {
+        let mut env = FakeEnv::new();
+        env.set("AWS_ACCESS_KEY_ID", "AKIDENV")
+            .set("AWS_SECRET_ACCESS_KEY", "env-secret")
+            .config(&format!(
+                "[profile ci]\nrole_arn = {ROLE}\ncredential_source = Environment\n\
+                 duration_seconds = 3600\n"
+            ));
+        let http = FakeHttp::default().reply(
+            "sts.us-east-1.amazonaws.com",
+            "AssumeRole",
+            200,
+            &sts_ok("AssumeRole", "ASIACI", "ci-secret", "ci-token"),
+        );
+        let creds = resolve(&env, &http, Some("ci")).unwrap();
+        check(&creds, "ASIACI", "ci-secret", Some("ci-token"));
+        let sent = http.sent();
+        assert!(sent[0].body.contains("&DurationSeconds=3600"));
+        let auth = sent[0].header("authorization").unwrap();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDENV/"),
+            "{auth}"
+        );
+    }
+
+    #[test]
+    fn invalid_role_settings_are_reported() {
+        let mut env = FakeEnv::new();
+        env.config(&format!(
+            "[profile mfa]\nrole_arn = {ROLE}\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/x\n\
+             [profile base]\naws_access_key_id = A\naws_secret_access_key = s\n\
+             [profile norole]\ncredential_source = Environment\n\
+             [profile both]\nrole_arn = {ROLE}\nsource_profile = base\ncredential_process = x\n\
+             [profile badsource]\nrole_arn = {ROLE}\ncredential_source = Somewhere\n\
+             [profile dangling]\nrole_arn = {ROLE}\nsource_profile = ghost\n"
+        ));
+        let http = FakeHttp::default();
+        let e = err(resolve(&env, &http, Some("mfa")));
+        assert!(e.contains("MFA (mfa_serial)"), "{e}");
+        let e = err(resolve(&env, &http, Some("norole")));
+        assert!(e.contains("sets credential_source but not role_arn"), "{e}");
+        let e = err(resolve(&env, &http, Some("both")));
+        assert!(e.contains("more than one of source_profile"), "{e}");
+        let e = err(resolve(&env, &http, Some("badsource")));
+        assert!(
+            e.contains("\"Somewhere\"") && e.contains("Ec2InstanceMetadata"),
+            "{e}"
+        );
+        let e = err(resolve(&env, &http, Some("dangling")));
+        assert!(e.contains("source_profile \"ghost\" not found"), "{e}");
+        assert!(http.sent().is_empty());
+    }
+
+    #[test]
+    fn credential_process_json() {
+        let command = "/usr/local/bin/get-creds --account prod";
+        let mut env = FakeEnv::new();
+        env.config(&format!(
+            "[profile proc]\ncredential_process = {command}\n\
+             [profile v2]\ncredential_process = old-tool\n\
+             [profile failing]\ncredential_process = broken-tool\n"
+        ));
+        env.outputs.insert(
+            command.to_owned(),
+            br#"{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "proc-secret",
+                "SessionToken": "proc-token", "Expiration": "2030-01-01T00:00:00Z"}"#
+                .to_vec(),
+        );
+        env.outputs.insert(
+            "old-tool".to_owned(),
+            br#"{"Version": 2, "AccessKeyId": "A", "SecretAccessKey": "s"}"#.to_vec(),
+        );
+        let http = FakeHttp::default();
+        let creds = resolve(&env, &http, Some("proc")).unwrap();
+        check(&creds, "AKIDPROC", "proc-secret", Some("proc-token"));
+        assert_eq!(env.ran.borrow()[0], ["sh", "-c", command]);
+        let e = err(resolve(&env, &http, Some("v2")));
+        assert!(e.contains("has Version 2, expected 1"), "{e}");
+        let e = err(resolve(&env, &http, Some("failing")));
+        assert!(
+            e.contains("credential_process failed: command exited"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn web_identity_from_env_is_unsigned() {
+        let mut env = FakeEnv::new();
+        env.set("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token")
+            .set("AWS_ROLE_ARN", ROLE)
+            .set("AWS_ROLE_SESSION_NAME", "ci-run")
+            .set("AWS_REGION", "us-west-2")
+            .file("/var/run/token", "eyJhbGciOiJSUzI1NiJ9.payload.sig\n");
+        let http = FakeHttp::default().reply(
+            "https://sts.us-west-2.amazonaws.com/",
+            "Action=AssumeRoleWithWebIdentity",
+            200,
+            &sts_ok(
+                "AssumeRoleWithWebIdentity",
+                "ASIAWEB",
+                "web-secret",
+                "web-token",
+            ),
+        );
+        let creds = resolve(&env, &http, None).unwrap();
+        check(&creds, "ASIAWEB", "web-secret", Some("web-token"));
+        let sent = http.sent();
+        assert_eq!(sent.len(), 1);
+        let req = &sent[0];
+        assert!(
+            req.body
+                .starts_with("Action=AssumeRoleWithWebIdentity&Version=2011-06-15&"),
+            "{}",
+            req.body
+        );
+        assert!(req.body.contains("&RoleSessionName=ci-run"));
+        assert!(
+            req.body
+                .ends_with("&WebIdentityToken=eyJhbGciOiJSUzI1NiJ9.payload.sig")
+        );
+        assert!(req.header("authorization").is_none());
+        drop(sent);
+        // Without AWS_ROLE_ARN: a clear error.
+        env.vars.remove("AWS_ROLE_ARN");
+        let e = err(resolve(&env, &http, None));
+        assert!(e.contains("AWS_ROLE_ARN is not"), "{e}");
+    }
+
+    #[test]
+    fn sso_session_token_cache_and_bearer_header() {
+        let mut env = FakeEnv::new();
+        env.config(
+            "[profile sso]\nsso_session = corp\nsso_account_id = 111122223333\n\
+             sso_role_name = Developer\n\
+             [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n\
+             sso_region = eu-west-1\nsso_registration_scopes = sso:account:access\n",
+        )
+        .file(
+            // sha1("corp")
+            &format!("{HOME}/.aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json"),
+            r#"{"startUrl": "https://corp.awsapps.com/start", "region": "eu-west-1",
+                "accessToken": "sso-access-token", "expiresAt": "2999-01-01T00:00:00Z",
+                "refreshToken": "r"}"#,
+        );
+        let http = FakeHttp::default().reply(
+            "https://portal.sso.eu-west-1.amazonaws.com/federation/credentials?\
+             role_name=Developer&account_id=111122223333",
+            "",
+            200,
+            r#"{"roleCredentials": {"accessKeyId": "ASIASSO", "secretAccessKey": "sso-secret",
+                "sessionToken": "sso-token", "expiration": 1893456000000}}"#,
+        );
+        let creds = resolve(&env, &http, Some("sso")).unwrap();
+        check(&creds, "ASIASSO", "sso-secret", Some("sso-token"));
+        let sent = http.sent();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].method, "GET");
+        assert_eq!(
+            sent[0].header("x-amz-sso_bearer_token"),
+            Some("sso-access-token")
+        );
+    }
+
+    #[test]
+    fn sso_legacy_cache_by_start_url_and_expiry() {
+        let mut env = FakeEnv::new();
+        env.config(
+            "[default]\nsso_start_url = https://legacy.awsapps.com/start\nsso_region = us-east-2\n\
+             sso_account_id = 1\nsso_role_name = R\n\
+             [profile missing]\nsso_session = nowhere\n",
+        );
+        let http = FakeHttp::default();
+        // No cached token yet.
+        let e = err(resolve(&env, &http, None));
+        assert!(
+            e.contains("79e435d7a515078e81c9dffc35f38d5687ebd3a7.json is missing"),
+            "{e}"
+        );
+        assert!(e.contains("aws sso login --profile default"), "{e}");
+        // An expired token, in the old CLI's `UTC` format.
+        env.file(
+            &format!("{HOME}/.aws/sso/cache/79e435d7a515078e81c9dffc35f38d5687ebd3a7.json"),
+            r#"{"accessToken": "old-access-token", "expiresAt": "2020-01-01T00:00:00UTC"}"#,
+        );
+        let e = err(resolve(&env, &http, None));
+        assert!(e.contains("expired at 2020-01-01T00:00:00UTC"), "{e}");
+        assert!(
+            e.contains("hint: run `aws sso login --profile default`"),
+            "{e}"
+        );
+        let e = err(resolve(&env, &http, Some("missing")));
+        assert!(e.contains("no [sso-session nowhere] section"), "{e}");
+        assert!(http.sent().is_empty());
+    }
+
+    #[test]
+    fn ecs_relative_uri() {
+        let mut env = FakeEnv::new();
+        env.set(
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "/v2/credentials/abc",
+        )
+        .set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "ecs-auth");
+        let http = FakeHttp::default().reply(
+            "http://169.254.170.2/v2/credentials/abc",
+            "",
+            200,
+            r#"{"RoleArn": "arn:aws:iam::1:role/task", "AccessKeyId": "ASIAECS",
+                "SecretAccessKey": "ecs-secret", "Token": "ecs-token",
+                "Expiration": "2030-01-01T00:00:00Z"}"#,
+        );
+        let creds = resolve(&env, &http, None).unwrap();
+        check(&creds, "ASIAECS", "ecs-secret", Some("ecs-token"));
+        let sent = http.sent();
+        assert_eq!(sent.len(), 1, "IMDS must not be tried");
+        assert_eq!(sent[0].method, "GET");
+        assert_eq!(sent[0].header("authorization"), Some("ecs-auth"));
+    }
+
+    #[test]
+    fn ecs_full_uri_token_file_and_host_check() {
+        let mut env = FakeEnv::new();
+        env.set(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "http://169.254.170.23/v1/credentials",
+        )
+        .set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "env-auth")
+        .set(
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            "/var/run/eks-token",
+        )
+        .file("/var/run/eks-token", "file-auth\n");
+        let http = FakeHttp::default().reply(
+            "http://169.254.170.23/v1/credentials",
+            "",
+            200,
+            r#"{"AccessKeyId": "ASIAEKS", "SecretAccessKey": "eks-secret", "Token": "eks-token"}"#,
+        );
+        let creds = resolve(&env, &http, None).unwrap();
+        check(&creds, "ASIAEKS", "eks-secret", Some("eks-token"));
+        assert_eq!(http.sent()[0].header("authorization"), Some("file-auth"));
+        env.set(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "http://example.com/creds",
+        );
+        let e = err(resolve(&env, &http, None));
+        assert!(e.contains("must use https"), "{e}");
+        assert!(check_container_url("http://localhost:8080/x").is_ok());
+        assert!(check_container_url("http://127.0.0.1/x").is_ok());
+        assert!(check_container_url("http://[::1]:80/x").is_ok());
+        assert!(check_container_url("https://creds.example.com/x").is_ok());
+    }
+
+    #[test]
+    fn imds_v2_token_flow() {
+        let env = FakeEnv::new();
+        let http = FakeHttp::default()
+            .reply(
+                "http://169.254.169.254/latest/api/token",
+                "",
+                200,
+                "imds-session",
+            )
+            .reply(
+                "http://169.254.169.254/latest/meta-data/iam/security-credentials/my-role",
+                "",
+                200,
+                r#"{"Code": "Success", "LastUpdated": "2024-01-01T00:00:00Z",
+                    "Type": "AWS-HMAC", "AccessKeyId": "ASIAEC2",
+                    "SecretAccessKey": "ec2-secret", "Token": "ec2-token",
+                    "Expiration": "2030-01-01T00:00:00Z"}"#,
+            )
+            .reply(
+                "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+                "",
+                200,
+                "my-role\n",
+            );
+        let creds = resolve(&env, &http, None).unwrap();
+        check(&creds, "ASIAEC2", "ec2-secret", Some("ec2-token"));
+        let sent = http.sent();
+        assert_eq!(sent.len(), 3);
+        assert_eq!(sent[0].method, "PUT");
+        assert_eq!(
+            sent[0].header("X-aws-ec2-metadata-token-ttl-seconds"),
+            Some("21600")
+        );
+        assert!(sent[0].timeout <= Duration::from_secs(2));
+        for req in &sent[1..] {
+            assert_eq!(req.method, "GET");
+            assert_eq!(req.header("X-aws-ec2-metadata-token"), Some("imds-session"));
+            assert!(req.timeout <= Duration::from_secs(2));
+        }
+        assert!(sent[2].url.ends_with("/security-credentials/my-role"));
+    }
+
+    #[test]
+    fn imds_endpoint_override() {
+        let mut env = FakeEnv::new();
+        env.set(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            "http://[fd00:ec2::254]/",
+        );
+        let http = FakeHttp::default();
+        let e = err(resolve(&env, &http, None));
+        assert!(
+            e.contains(
+                "EC2 instance metadata (cannot reach http://[fd00:ec2::254]/latest/api/token"
+            ),
+            "{e}"
+        );
+        assert_eq!(http.sent().len(), 1);
+    }
+
+    #[test]
+    fn imds_disabled_lists_tried_sources() {
+        let mut env = FakeEnv::new();
+        env.set("AWS_EC2_METADATA_DISABLED", "true")
+            .set("AWS_ACCESS_KEY_ID", "AKIDONLY")
+            .config("[default]\nregion = eu-west-1\n");
+        let http = FakeHttp::default();
+        let e = err(resolve(&env, &http, None));
+        assert!(e.starts_with("no AWS credentials found; tried: "), "{e}");
+        for part in [
+            "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not",
+            "web identity",
+            "profile \"default\" (no credential settings in /home/u/.aws/config, \
+             /home/u/.aws/credentials (missing))",
+            "ECS container credentials",
+            "EC2 instance metadata (disabled by AWS_EC2_METADATA_DISABLED=true)",
+            "hint: set AWS_PROFILE",
+        ] {
+            assert!(e.contains(part), "{part:?} missing from {e}");
+        }
+        assert!(http.sent().is_empty());
+    }
+
+    #[test]
+    fn missing_profile_names_the_files() {
+        let mut env = FakeEnv::new();
+        env.set("AWS_CONFIG_FILE", "/etc/aws/config")
+            .file("/etc/aws/config", "[profile other]\nregion = us-east-1\n");
+        let e = err(resolve(&env, &FakeHttp::default(), Some("nope")));
+        assert!(e.contains("AWS profile \"nope\" not found"), "{e}");
+        assert!(
+            e.contains("/etc/aws/config, /home/u/.aws/credentials (missing)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn sts_error_surfaces_code_and_message() {
+        let env = FakeEnv::new();
+        let http = FakeHttp::default().reply(
+            "sts.us-east-1.amazonaws.com",
+            "Action=AssumeRole",
+            403,
+            &sts_error(
+                "AccessDenied",
+                "User: arn:aws:iam::1:user/ci is not authorized to perform: sts:AssumeRole \
+                 on resource: arn:aws:iam::123456789012:role/app &amp; more",
+            ),
+        );
+        let base = Credentials::new("AKIDBASE", "base-secret", None);
+        let e = err(assume_role(&env, &http, &base, ROLE, "sops@host"));
+        assert!(
+            e.starts_with(&format!(
+                "STS AssumeRole for {ROLE} failed: AccessDenied: User: arn:aws:iam::1:user/ci \
+                 is not authorized"
+            )),
+            "{e}"
+        );
+        assert!(e.contains("& more"), "{e}");
+        assert!(e.contains("hint:"), "{e}");
+    }
+
+    #[test]
+    fn assume_role_uses_region_and_endpoint_overrides() {
+        let mut env = FakeEnv::new();
+        env.set("AWS_DEFAULT_REGION", "ap-south-1");
+        assert_eq!(
+            sts_endpoint(&env, "cn-north-1"),
+            "https://sts.cn-north-1.amazonaws.com.cn"
+        );
+        let base = Credentials::new("ASIABASE", "base-secret", Some("base-token"));
+        let http = FakeHttp::default().reply(
+            "sts.ap-south-1.amazonaws.com",
+            "",
+            200,
+            &sts_ok("AssumeRole", "ASIAKEY", "key-secret", "key-token"),
+        );
+        let creds = assume_role(&env, &http, &base, ROLE, "sops@build-host").unwrap();
+        check(&creds, "ASIAKEY", "key-secret", Some("key-token"));
+        env.set("AWS_ENDPOINT_URL", "https://ignored.example")
+            .set("AWS_ENDPOINT_URL_STS", "http://localhost:4566");
+        let http = FakeHttp::default().reply(
+            "http://localhost:4566/",
+            "",
+            200,
+            &sts_ok("AssumeRole", "ASIALOCAL", "local-secret", "local-token"),
+        );
+        let creds = assume_role_in_region(
+            &env,
+            &http,
+            &base,
+            ROLE,
+            "sops@build-host",
+            Some("eu-north-1"),
+        )
+        .unwrap();
+        check(&creds, "ASIALOCAL", "local-secret", Some("local-token"));
+        let sent = http.sent();
+        assert_eq!(sent[0].url, "http://localhost:4566/");
+        assert_eq!(sent[0].header("host"), Some("localhost:4566"));
+        assert_eq!(sent[0].header("x-amz-security-token"), Some("base-token"));
+        assert!(sent[0].body.contains("&RoleSessionName=sops%40build-host"));
+        let auth = sent[0].header("authorization").unwrap();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=ASIABASE/")
+                && auth.contains("/eu-north-1/sts/aws4_request"),
+            "{auth}"
+        );
+    }
+
+    #[test]
+    fn sts_region_precedence() {
+        let mut env = FakeEnv::new();
+        assert_eq!(sts_region(&env, None), "us-east-1");
+        env.set("AWS_DEFAULT_REGION", "ap-south-1");
+        assert_eq!(sts_region(&env, None), "ap-south-1");
+        env.config("[default]\nregion = eu-west-3\n[profile p]\nregion = sa-east-1\n");
+        assert_eq!(sts_region(&env, None), "eu-west-3");
+        assert_eq!(sts_region(&env, Some("p")), "sa-east-1");
+        env.set("AWS_PROFILE", "p");
+        assert_eq!(sts_region(&env, None), "sa-east-1");
+        env.set("AWS_REGION", "us-west-1");
+        assert_eq!(sts_region(&env, Some("p")), "us-west-1");
+    }
+
+    #[test]
+    fn ini_parsing_follows_the_sdk() {
+        let text = "\
+top = ignored
+# comment
+; comment
+[profile  spaced]   # trailing comment
+Region = eu-west-1 ; inline comment
+output: json
+quoted = \"a \\\"b\\\"\"
+multi = first
+  second
+s3 =
+  max_concurrent_requests = 10
+  [default]
+";
+        let sections = parse_ini(text).unwrap();
+        let spaced = &sections["profile spaced"];
+        assert_eq!(spaced["region"].as_str(), "eu-west-1");
+        assert_eq!(spaced["output"].as_str(), "json");
+        assert_eq!(spaced["quoted"].as_str(), "a \"b\"");
+        assert_eq!(spaced["multi"].as_str(), "first\nsecond");
+        assert_eq!(spaced["s3"].as_str(), "");
+        assert!(!spaced.contains_key("top"));
+        assert_eq!(sections.len(), 1);
+        assert_eq!(parse_ini("[a]\nx = 1\nnot a property\n").err(), Some(3));
+
+        let mut env = FakeEnv::new();
+        env.config(
+            "[profile default]\nregion = from-profile-default\n[default]\nregion = plain\n\
+             [plain]\nregion = dropped\n",
+        )
+        .credentials("[profile x]\naws_access_key_id = A\naws_secret_access_key = s\n");
+        let files = SharedFiles::load(&env).unwrap();
+        assert_eq!(
+            files.profiles["default"].get("region"),
+            Some("from-profile-default")
+        );
+        assert!(!files.profiles.contains_key("plain"));
+        assert!(!files.profiles.contains_key("x"));
+        assert!(!files.profiles.contains_key("profile x"));
+    }
+
+    #[test]
+    fn errors_never_contain_secrets() {
+        let mut errors = Vec::new();
+        let http = FakeHttp::default()
+            .reply(
+                "sts.",
+                "",
+                400,
+                &sts_error("InvalidIdentityToken", "bad token"),
+            )
+            .reply(
+                "169.254.170.2",
+                "",
+                403,
+                r#"{"code":"Denied","message":"no"}"#,
+            );
+
+        // credential_process printing broken or mistyped JSON around a secret.
+        let mut env = FakeEnv::new();
+        env.config(
+            "[profile broken]\ncredential_process = broken\n\
+             [profile typed]\ncredential_process = typed\n\
+             [profile partial]\naws_secret_access_key = SECRET-MARKER-3\n",
+        );
+        env.outputs.insert(
+            "broken".to_owned(),
+            br#"{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "SECRET-MARKER-1",}"#
+                .to_vec(),
+        );
+        env.outputs.insert(
+            "typed".to_owned(),
+            br#"{"Version": "SECRET-MARKER-2", "SecretAccessKey": "SECRET-MARKER-2"}"#.to_vec(),
+        );
+        for profile in ["broken", "typed", "partial"] {
+            errors.push(err(resolve(&env, &http, Some(profile))));
+        }
+        // A failed signed STS call.
+        let base = Credentials::new("AKID", "SECRET-MARKER-4", Some("SECRET-MARKER-5"));
+        errors.push(err(assume_role(&env, &http, &base, ROLE, "s")));
+        // A failed web identity call.
+        let mut env = FakeEnv::new();
+        env.set("AWS_WEB_IDENTITY_TOKEN_FILE", "/t")
+            .set("AWS_ROLE_ARN", ROLE)
+            .file("/t", "SECRET-MARKER-6");
+        errors.push(err(resolve(&env, &http, None)));
+        // An expired SSO token.
+        let mut env = FakeEnv::new();
+        env.config(
+            "[default]\nsso_start_url = https://legacy.awsapps.com/start\nsso_region = us-east-2\n\
+             sso_account_id = 1\nsso_role_name = R\n",
+        )
+        .file(
+            &format!("{HOME}/.aws/sso/cache/79e435d7a515078e81c9dffc35f38d5687ebd3a7.json"),
+            r#"{"accessToken": "SECRET-MARKER-7", "expiresAt": "2020-01-01T00:00:00Z"}"#,
+        );
+        errors.push(err(resolve(&env, &http, None)));
+        // A refused container credentials request.
+        let mut env = FakeEnv::new();
+        env.set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds")
+            .set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "SECRET-MARKER-8");
+        errors.push(err(resolve(&env, &http, None)));
+        // A malformed line in the credentials file.
+        let mut env = FakeEnv::new();
+        env.credentials("[p]\nSECRET-MARKER-9\n");
+        errors.push(err(resolve(&env, &http, Some("p"))));
+
+        assert_eq!(errors.len(), 8);
+        for e in &errors {
+            assert!(!e.contains("SECRET-MARKER"), "{e}");
+        }
+        assert!(
+            errors[0].contains("is not valid JSON (line 1"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].contains("unexpected value types"),
+            "{}",
+            errors[1]
+        );
+        assert!(errors[2].contains("no aws_access_key_id"), "{}", errors[2]);
+        assert!(
+            errors[3].contains("InvalidIdentityToken: bad token"),
+            "{}",
+            errors[3]
+        );
+        assert!(errors[4].contains("InvalidIdentityToken"), "{}", errors[4]);
+        assert!(errors[5].contains("expired"), "{}", errors[5]);
+        assert!(errors[6].contains("HTTP 403: Denied: no"), "{}", errors[6]);
+        assert!(errors[7].contains("line 2"), "{}", errors[7]);
+    }
+}

@@ -482,3 +482,84 @@ fn rotate_adds_and_removes_kms_keys() {
     assert!(text.contains(&a) && text.contains(&b), "{text}");
     assert_eq!(ok(e.run(&reference_sops(), &["decrypt", "f.yaml"])), PLAIN);
 }
+
+#[test]
+fn role_and_profile_credentials_work_with_both_tools() {
+    let moto = Moto::start();
+    let arn = moto.create_key();
+    let e = Env::new(&moto.url);
+    e.write("plain.yaml", PLAIN);
+
+    // `ARN+role`: both tools assume the role through STS (moto's) before calling KMS.
+    let with_role = format!("{arn}+arn:aws:iam::123456789012:role/sops-role");
+    let enc = ok(e.run(&rsops(), &["encrypt", "--kms", &with_role, "plain.yaml"]));
+    assert!(
+        enc.contains("role: arn:aws:iam::123456789012:role/sops-role"),
+        "{enc}"
+    );
+    e.write("role.yaml", &enc);
+    assert_eq!(
+        ok(e.run(&reference_sops(), &["decrypt", "role.yaml"])),
+        PLAIN
+    );
+    assert_eq!(ok(e.run(&rsops(), &["decrypt", "role.yaml"])), PLAIN);
+
+    // `aws_profile`: credentials from a shared credentials file only.
+    let aws = e.path("home/.aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(
+        aws.join("credentials"),
+        "[team]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let profile_only = |program: &Path, args: &[&str]| {
+        e.cmd(program)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let enc = ok(profile_only(
+        &rsops(),
+        &[
+            "encrypt",
+            "--kms",
+            &arn,
+            "--aws-profile",
+            "team",
+            "plain.yaml",
+        ],
+    ));
+    assert!(enc.contains("aws_profile: team"), "{enc}");
+    e.write("profile.yaml", &enc);
+    assert_eq!(
+        ok(profile_only(
+            &reference_sops(),
+            &["decrypt", "profile.yaml"]
+        )),
+        PLAIN
+    );
+    assert_eq!(
+        ok(profile_only(&rsops(), &["decrypt", "profile.yaml"])),
+        PLAIN
+    );
+    // A profile that does not exist is named in the error.
+    let out = profile_only(
+        &rsops(),
+        &[
+            "encrypt",
+            "--kms",
+            &arn,
+            "--aws-profile",
+            "nope",
+            "plain.yaml",
+        ],
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nope"),
+        "{}",
+        describe(&out)
+    );
+}

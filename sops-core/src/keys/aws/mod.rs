@@ -38,8 +38,8 @@ fn timeout(env: &dyn Environment) -> Duration {
 pub struct AwsKms {
     env: Box<dyn Environment>,
     http: Box<dyn Transport>,
-    /// Credentials per (profile, role), resolved once per process.
-    cache: RefCell<HashMap<(String, String), Rc<Credentials>>>,
+    /// Credentials per (profile, role, region), resolved once per process.
+    cache: RefCell<HashMap<(String, String, String), Rc<Credentials>>>,
 }
 
 /// The region in a KMS key ARN (`^arn:aws[\w-]*:kms:(.+):[0-9]+:(key|alias)/.+$`).
@@ -185,24 +185,27 @@ impl AwsKms {
         }
     }
 
-    fn credentials(&self, key: &MasterKey) -> Result<Rc<Credentials>, String> {
+    fn credentials(&self, key: &MasterKey, region: &str) -> Result<Rc<Credentials>, String> {
         let profile = key.field("aws_profile").unwrap_or("").to_owned();
         let role = key.field("role").unwrap_or("").to_owned();
-        let id = (profile.clone(), role.clone());
+        let id = (profile.clone(), role.clone(), region.to_owned());
         if let Some(c) = self.cache.borrow().get(&id) {
             return Ok(Rc::clone(c));
         }
+        // sops hands the key's region to the SDK, which then wins over every other source.
         let profile_opt = (!profile.is_empty()).then_some(profile.as_str());
-        let base = credentials::resolve(&*self.env, &*self.http, profile_opt)?;
+        let base =
+            credentials::resolve_in_region(&*self.env, &*self.http, profile_opt, Some(region))?;
         let creds = if role.is_empty() {
             base
         } else {
-            credentials::assume_role(
+            credentials::assume_role_in_region(
                 &*self.env,
                 &*self.http,
                 &base,
                 &role,
                 &session_name(&*self.env),
+                Some(region),
             )?
         };
         let creds = Rc::new(creds);
@@ -219,7 +222,7 @@ impl AwsKms {
     ) -> Result<serde_json::Value, String> {
         let arn = key.field("arn").unwrap_or("");
         let region = region_of(arn).ok_or_else(|| format!("{arn:?} is not a valid KMS key ARN"))?;
-        let creds = self.credentials(key)?;
+        let creds = self.credentials(key, region)?;
         let url = endpoint(&*self.env, "kms", region);
         let body = serde_json::to_vec(body).map_err(|e| e.to_string())?;
         let headers = vec![

@@ -144,7 +144,20 @@ pub fn keyring(order: Option<&str>) -> Result<(Keyring, Discovered), CliError> {
     ring.add_source(gpg());
     ring.add_source(aws());
     ring.add_source(vault());
+    ring.add_source(gcp());
+    ring.add_source(azure());
     Ok((ring, found))
+}
+
+/// The GCP KMS key source (OAuth tokens from the environment, ADC or the metadata server).
+pub fn gcp() -> sops_core::keys::gcp::GcpKms {
+    sops_core::keys::gcp::GcpKms::new(SystemEnvironment)
+}
+
+/// The Azure Key Vault key source (Azure AD tokens from the environment, managed identity or
+/// the Azure CLI).
+pub fn azure() -> sops_core::keys::azure::AzureKeyVault {
+    sops_core::keys::azure::AzureKeyVault::new(SystemEnvironment)
 }
 
 /// The Vault transit key source (token from `VAULT_TOKEN` or `~/.vault-token`).
@@ -164,6 +177,8 @@ pub fn sealing_keyring() -> Keyring {
         .with_source(gpg())
         .with_source(aws())
         .with_source(vault())
+        .with_source(gcp())
+        .with_source(azure())
 }
 
 /// The gpg key source: `SOPS_GPG_EXEC` or `gpg`, with the ambient `GNUPGHOME`.

@@ -8,6 +8,10 @@
 pub mod age;
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "azure")]
+pub mod azure;
+#[cfg(feature = "gcp")]
+pub mod gcp;
 #[cfg(feature = "env")]
 pub mod env;
 #[cfg(feature = "net")]

@@ -10,10 +10,10 @@ pub mod age;
 pub mod aws;
 #[cfg(feature = "azure")]
 pub mod azure;
-#[cfg(feature = "gcp")]
-pub mod gcp;
 #[cfg(feature = "env")]
 pub mod env;
+#[cfg(feature = "gcp")]
+pub mod gcp;
 #[cfg(feature = "net")]
 pub mod http;
 #[cfg(feature = "gpg")]

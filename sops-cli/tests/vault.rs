@@ -193,3 +193,34 @@ fn vault_token_file_and_refusals() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
 }
+
+#[test]
+fn vault_keys_from_sops_yaml_rules_and_key_groups() {
+    let server = transit();
+    let uri = format!("{}/v1/transit/keys/app", server.url);
+    let s = Scratch::new();
+    // Single-group form.
+    s.write(
+        ".sops.yaml",
+        &format!("creation_rules:\n  - path_regex: single\n    hc_vault_transit_uri: {uri}\n  - path_regex: groups\n    key_groups:\n      - hc_vault: [{uri}]\n        age: [age1tx6ffn9d2e8mc9z6hx70r667gj5nvt0uqkhwqcz278cmkdceaa8s8e7jrw]\n"),
+    );
+    s.write("single.yaml", PLAIN);
+    s.write("groups.yaml", PLAIN);
+    for name in ["single.yaml", "groups.yaml"] {
+        let out = s.run(&rsops(), Some(TOKEN), &["encrypt", "-i", name]);
+        assert!(out.status.success(), "{}", describe(&out));
+        let text = std::fs::read_to_string(s.tmp.path().join(name)).unwrap();
+        assert!(text.contains("enc: vault:v1:"), "{text}");
+        assert_eq!(
+            ok(s.run(&reference_sops(), Some(TOKEN), &["decrypt", name])),
+            PLAIN
+        );
+        assert_eq!(ok(s.run(&rsops(), Some(TOKEN), &["decrypt", name])), PLAIN);
+    }
+    let groups = std::fs::read_to_string(s.tmp.path().join("groups.yaml")).unwrap();
+    // One group is written in the flat layout, with both keys.
+    assert!(
+        groups.contains("hc_vault:") && groups.contains("    age:\n"),
+        "{groups}"
+    );
+}

@@ -196,6 +196,9 @@ pub struct OpArgs {
     /// Decrypt even if the MAC does not match.
     #[arg(long = "ignore-mac")]
     pub ignore_mac: bool,
+    /// edit: show the sops metadata (master keys) in the editor too; edits to it are kept.
+    #[arg(short = 's', long = "show-master-keys")]
+    pub show_master_keys: bool,
     /// Print only this part of the document, e.g. `'["db"]["password"]'`.
     #[arg(long)]
     pub extract: Option<String>,

@@ -8,7 +8,9 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 use sops_core::keys::env::shell_words;
-use sops_core::{DecryptedFile, Format, Tree, file, metadata::SOPS_VERSION, store};
+use sops_core::{
+    DecryptedFile, EncryptedFile, Format, Metadata, Tree, file, metadata::SOPS_VERSION, store,
+};
 
 use crate::args::OpArgs;
 use crate::cmd::encrypt::encrypt_options;
@@ -96,8 +98,18 @@ pub fn run(args: &OpArgs, config_path: Option<&Path>) -> Result<(), CliError> {
         let ring = crate::cmd::sealing_keyring();
         DecryptedFile::create(input_format, tree, &options, &ring)?
     };
-    let plain =
-        store::emit(output_format, &decrypted.tree, &opts).map_err(sops_core::Error::from)?;
+    let plain = if args.show_master_keys {
+        // sops' `EmitEncryptedFile` of the decrypted tree: plaintext values, metadata block.
+        let mut shown = EncryptedFile {
+            tree: std::mem::take(&mut decrypted.tree),
+            metadata: decrypted.metadata.clone(),
+        };
+        let out = shown.emit(output_format, &opts);
+        decrypted.tree = shown.tree;
+        out?
+    } else {
+        store::emit(output_format, &decrypted.tree, &opts).map_err(sops_core::Error::from)?
+    };
 
     // Keep running on Ctrl-C/SIGTERM so the temporary plaintext is always removed; the editor
     // receives the signal itself.
@@ -134,7 +146,12 @@ pub fn run(args: &OpArgs, config_path: Option<&Path>) -> Result<(), CliError> {
                 "File has not changed, exiting.",
             ));
         }
-        match parse_edited(input_format, &edited) {
+        let parsed = if args.show_master_keys {
+            parse_with_metadata(input_format, &edited)
+        } else {
+            parse_edited(input_format, &edited).map(|t| (t, None))
+        };
+        match parsed {
             Ok(tree) => break tree,
             Err(e) => {
                 eprintln!("{e}");
@@ -149,13 +166,26 @@ pub fn run(args: &OpArgs, config_path: Option<&Path>) -> Result<(), CliError> {
             }
         }
     };
+    let (new_tree, new_metadata) = new_tree;
     decrypted.tree = new_tree;
+    if let Some(m) = new_metadata {
+        decrypted.metadata = m;
+    }
     // Only `edit` raises the stored version to the program's (sops does the same).
     if version_less(&decrypted.metadata.version, SOPS_VERSION) {
         decrypted.metadata.version = SOPS_VERSION.to_owned();
     }
     let out = decrypted.into_encrypted()?.emit(output_format, &opts)?;
     io::write_atomic(&file, &out)
+}
+
+/// The edited buffer of `--show-master-keys`: the documents and the (edited) metadata.
+fn parse_with_metadata(format: Format, bytes: &[u8]) -> Result<(Tree, Option<Metadata>), String> {
+    // Syntax first, for the same message as without the flag.
+    file::parse_plain(format, bytes).map_err(|e| format!("Could not load the edited file: {e}"))?;
+    let parsed = EncryptedFile::parse(format, bytes)
+        .map_err(|e| format!("SOPS metadata is invalid: {e}"))?;
+    Ok((parsed.tree, Some(parsed.metadata)))
 }
 
 fn parse_edited(format: Format, bytes: &[u8]) -> Result<Tree, String> {

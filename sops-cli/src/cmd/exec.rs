@@ -29,6 +29,9 @@ pub struct Args {
     /// Accepted for compatibility; background mode was removed from sops.
     #[arg(long)]
     pub background: bool,
+    /// Run the command as this user (from /etc/passwd; needs root).
+    #[arg(long)]
+    pub user: Option<String>,
     /// Input format (default: from the extension).
     #[arg(long = "input-type")]
     pub input_type: Option<String>,
@@ -50,6 +53,10 @@ pub struct FileArgs {
     /// Accepted for compatibility; background mode was removed from sops.
     #[arg(long)]
     pub background: bool,
+    /// Run the command as this user (from /etc/passwd; needs root). The private folder and
+    /// the plaintext file are handed to that user.
+    #[arg(long)]
+    pub user: Option<String>,
     /// Input format (default: from the extension).
     #[arg(long = "input-type")]
     pub input_type: Option<String>,
@@ -70,6 +77,7 @@ pub fn run_file(args: &FileArgs) -> Result<u8, CliError> {
         args.input_type.as_deref(),
         args.output_type.as_deref(),
     );
+    let user = args.user.as_deref().map(lookup_user).transpose()?;
     let tree = decrypt_tree(&file, input_format)?;
     let plain = zeroize::Zeroizing::new(
         sops_core::store::emit(output_format, &tree, &sops_core::StoreOptions::default())
@@ -132,17 +140,69 @@ pub fn run_file(args: &FileArgs) -> Result<u8, CliError> {
         }))
     };
     drop(plain);
+    #[cfg(unix)]
+    if let Some((uid, gid)) = user {
+        for p in [dir.path(), path.as_path()] {
+            std::os::unix::fs::chown(p, Some(uid), Some(gid)).map_err(|e| {
+                CliError::new(
+                    codes::GENERIC,
+                    format!("cannot hand {} to the --user: {e}", p.display()),
+                )
+                .hint("running as another user needs root")
+            })?;
+        }
+    }
     let shown = path.to_string_lossy().into_owned();
-    let status = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(command.replace("{}", &shown))
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(command.replace("{}", &shown));
+    switch_user(&mut cmd, user.as_ref());
+    let status = cmd
         .status()
-        .map_err(|e| CliError::new(codes::GENERIC, format!("cannot run /bin/sh: {e}")));
+        .map_err(|e| spawn_error(&e, args.user.as_ref()));
     if let Some(w) = writer.filter(|w| w.is_finished()) {
         let _ = w.join();
     }
     drop(dir);
     Ok(exit_code(status?))
+}
+
+/// A user's uid and gid from `/etc/passwd`, as sops' `user.Lookup` (by name).
+fn lookup_user(name: &str) -> Result<(u32, u32), CliError> {
+    let passwd = std::fs::read_to_string("/etc/passwd")
+        .map_err(|e| CliError::new(codes::GENERIC, format!("cannot read /etc/passwd: {e}")))?;
+    passwd
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 4 && f[0] == name)
+                .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))
+                .flatten()
+        })
+        .ok_or_else(|| {
+            CliError::new(codes::GENERIC, format!("user: unknown user {name}"))
+                .hint("--user takes a user name from /etc/passwd")
+        })
+}
+
+/// Applies `--user` to the command (Unix): the child runs with that uid and gid, without
+/// the caller's supplementary groups.
+fn switch_user(cmd: &mut Command, user: Option<&(u32, u32)>) {
+    #[cfg(unix)]
+    if let Some((uid, gid)) = user {
+        use std::os::unix::process::CommandExt;
+        cmd.uid(*uid).gid(*gid);
+    }
+    #[cfg(not(unix))]
+    let _ = (cmd, user);
+}
+
+fn spawn_error(e: &std::io::Error, user: Option<&String>) -> CliError {
+    let mut err = CliError::new(codes::GENERIC, format!("cannot run /bin/sh: {e}"));
+    if let Some(u) = user {
+        err = err.hint(format!("running as {u} needs root"));
+    }
+    err
 }
 
 fn decrypt_tree(
@@ -192,9 +252,11 @@ pub fn run(args: &Args) -> Result<u8, CliError> {
         .as_deref()
         .ok_or_else(|| CliError::new(codes::GENERIC, "error: missing the command argument"))?;
     let (format, _) = formats(&file.to_string_lossy(), args.input_type.as_deref(), None);
+    let user = args.user.as_deref().map(lookup_user).transpose()?;
     let tree = decrypt_tree(&file, format)?;
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c").arg(command);
+    switch_user(&mut cmd, user.as_ref());
     if args.pristine {
         cmd.env_clear();
     }
@@ -223,13 +285,10 @@ pub fn run(args: &Args) -> Result<u8, CliError> {
     if args.same_process {
         use std::os::unix::process::CommandExt;
         let err = cmd.exec();
-        return Err(CliError::new(
-            codes::GENERIC,
-            format!("cannot run /bin/sh: {err}"),
-        ));
+        return Err(spawn_error(&err, args.user.as_ref()));
     }
     let status = cmd
         .status()
-        .map_err(|e| CliError::new(codes::GENERIC, format!("cannot run /bin/sh: {e}")))?;
+        .map_err(|e| spawn_error(&e, args.user.as_ref()))?;
     Ok(exit_code(status))
 }

@@ -141,6 +141,7 @@ pub fn keyring(order: Option<&str>) -> Result<(Keyring, Discovered), CliError> {
         }
         ring = ring.with_decryption_order(kinds);
     }
+    ring.add_source(pgp_native());
     ring.add_source(gpg());
     ring.add_source(aws());
     ring.add_source(vault());
@@ -174,11 +175,18 @@ pub fn aws() -> sops_core::keys::aws::AwsKms {
 /// PGP through gpg, AWS KMS over the network.
 pub fn sealing_keyring() -> Keyring {
     Keyring::new()
+        .with_source(pgp_native())
         .with_source(gpg())
         .with_source(aws())
         .with_source(vault())
         .with_source(gcp())
         .with_source(azure())
+}
+
+/// The pure-Rust OpenPGP key source: the legacy keyrings `pubring.gpg` / `secring.gpg` of
+/// `GNUPGHOME` (or `~/.gnupg`), tried before gpg as sops does.
+pub fn pgp_native() -> sops_core::keys::pgp_native::PgpNative {
+    sops_core::keys::pgp_native::PgpNative::new(SystemEnvironment)
 }
 
 /// The gpg key source: `SOPS_GPG_EXEC` or `gpg`, with the ambient `GNUPGHOME`.

@@ -24,17 +24,6 @@ pub struct Args {
     pub input_type: Option<String>,
 }
 
-fn describe(groups: &[KeyGroup]) -> Vec<Vec<String>> {
-    groups
-        .iter()
-        .map(|g| {
-            let mut ids: Vec<String> = g.keys.iter().map(|k| k.identifier()).collect();
-            ids.sort();
-            ids
-        })
-        .collect()
-}
-
 /// Runs updatekeys over every file; failures are counted and reported at the end.
 pub fn run(args: &Args, config_path: Option<&std::path::Path>) -> Result<(), CliError> {
     if args.files.is_empty() {
@@ -83,26 +72,40 @@ fn update_one(
         .ok_or_else(|| CliError::new(codes::GENERIC, "the config has no creation rules"))?;
     let input = io::read_input(Some(file))?;
     let mut encrypted = parse_encrypted(format, &input)?;
-    let current = describe(&encrypted.metadata.key_groups);
-    let wanted = describe(&rule.key_groups);
-    if current == wanted {
-        println!("File {name} already up to date");
+    // sops' `diffKeyGroups`: per group index, the rule's keys in order (common or added),
+    // then the file's keys the rule no longer has (removed).
+    let ids = |g: Option<&KeyGroup>| -> Vec<String> {
+        g.map(|g| g.keys.iter().map(|k| k.identifier()).collect())
+            .unwrap_or_default()
+    };
+    let groups = encrypted
+        .metadata
+        .key_groups
+        .len()
+        .max(rule.key_groups.len());
+    let mut diffs = Vec::with_capacity(groups);
+    for i in 0..groups {
+        let ours = ids(encrypted.metadata.key_groups.get(i));
+        let theirs = ids(rule.key_groups.get(i));
+        let (common, added): (Vec<String>, Vec<String>) =
+            theirs.iter().cloned().partition(|k| ours.contains(k));
+        let removed: Vec<String> = ours.into_iter().filter(|k| !theirs.contains(k)).collect();
+        diffs.push((common, added, removed));
+    }
+    if diffs.iter().all(|(_, a, r)| a.is_empty() && r.is_empty()) {
+        eprintln!("File {name} already up to date");
         return Ok(());
     }
     println!("The following changes will be made to the file's groups:");
-    for (i, want) in wanted.iter().enumerate() {
+    for (i, (common, added, removed)) in diffs.iter().enumerate() {
         println!("Group {}", i + 1);
-        let have = current.get(i).cloned().unwrap_or_default();
-        for k in want {
-            println!("{}{k}", if have.contains(k) { "    " } else { "+++ " });
+        for k in common {
+            println!("    {k}");
         }
-        for k in have.iter().filter(|k| !want.contains(k)) {
-            println!("--- {k}");
+        for k in added {
+            println!("+++ {k}");
         }
-    }
-    for (i, have) in current.iter().enumerate().skip(wanted.len()) {
-        println!("Group {} (removed)", i + 1);
-        for k in have {
+        for k in removed {
             println!("--- {k}");
         }
     }
@@ -112,7 +115,7 @@ fn update_one(
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
         if !answer.trim().eq_ignore_ascii_case("y") {
-            println!("Changes not applied");
+            eprintln!("File {name} left unchanged");
             return Ok(());
         }
     }
@@ -141,6 +144,6 @@ fn update_one(
     let opts = loaded.config.stores;
     let out = encrypted.emit(format, &opts)?;
     io::write_atomic(file, &out)?;
-    println!("File {name} synced with new keys");
+    eprintln!("File {name} synced with new keys");
     Ok(())
 }

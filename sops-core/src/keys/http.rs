@@ -31,20 +31,22 @@ pub trait Transport: Send + Sync {
     fn send(&self, req: &Request) -> Result<Response, String>;
 }
 
-/// The real network: `ureq` with rustls and the webpki roots.
+/// The real network: `ureq` with rustls and the webpki roots. The client is built on first
+/// use, so a keyring that never calls a service pays nothing for it.
+#[derive(Default)]
 pub struct Network {
-    agent: ureq::Agent,
+    agent: std::sync::OnceLock<ureq::Agent>,
 }
 
-impl Default for Network {
-    fn default() -> Self {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .build();
-        Self {
-            agent: config.into(),
-        }
+impl Network {
+    fn agent(&self) -> &ureq::Agent {
+        self.agent.get_or_init(|| {
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_connect(Some(Duration::from_secs(10)))
+                .build()
+                .into()
+        })
     }
 }
 
@@ -59,12 +61,12 @@ impl Transport for Network {
         let request = builder
             .body(req.body.clone())
             .map_err(|e| format!("cannot build the request to {}: {e}", req.url))?;
-        let request = self
-            .agent
+        let agent = self.agent();
+        let request = agent
             .configure_request(request)
             .timeout_global(Some(req.timeout))
             .build();
-        let mut response = self.agent.run(request).map_err(|e| match e {
+        let mut response = agent.run(request).map_err(|e| match e {
             ureq::Error::Timeout(_) => format!(
                 "{} did not answer within {} s",
                 req.url,

@@ -18,6 +18,8 @@ pub mod gcp;
 pub mod http;
 #[cfg(feature = "gpg")]
 pub mod pgp;
+#[cfg(feature = "pgp-native")]
+pub mod pgp_native;
 #[cfg(feature = "vault")]
 pub mod vault;
 

@@ -224,12 +224,54 @@ impl Emitter {
             }
             let (key, value) = entry.item;
             let ks = key_scalar(key);
-            self.write_scalar(&ks, indent, true);
-            self.out.push(':');
-            self.value_after_key(value, indent, depth)?;
+            if is_simple_key(key) {
+                self.write_scalar(&ks, indent, true);
+                self.out.push(':');
+                self.value_after_key(value, indent, depth)?;
+            } else {
+                // yaml.v3 `yaml_emitter_emit_block_mapping_key`: `? key`, then `:` on its own
+                // line at the key's indent, the value continuing that line.
+                self.out.push_str("? ");
+                self.write_scalar(&ks, self.next(indent), true);
+                self.out.push('\n');
+                self.pad(indent);
+                self.out.push(':');
+                self.value_after_complex_key(value, indent, depth)?;
+            }
         }
         self.comments(foot, indent);
         Ok(())
+    }
+
+    /// The value after the `:` line of a `? key`: a non-empty collection starts on that line,
+    /// padded to its indent (yaml.v3 `write_indent` without a line break); anything else is
+    /// written as after a simple key.
+    fn value_after_complex_key(
+        &mut self,
+        value: &Value,
+        indent: usize,
+        depth: usize,
+    ) -> Result<(), StoreError> {
+        let inner = self.next(indent);
+        match value {
+            Value::Map(b) => {
+                let (lead, entries, foot) = split_branch(b);
+                if entries.is_empty() || !lead.is_empty() {
+                    return self.value_after_key(value, indent, depth);
+                }
+                self.pad(inner - indent - 1);
+                self.map_body(&entries, &foot, inner, true, depth + 1)
+            }
+            Value::List(l) => {
+                let (lead, entries, foot) = split_list(l);
+                if entries.is_empty() || !lead.is_empty() {
+                    return self.value_after_key(value, indent, depth);
+                }
+                self.pad(inner - indent - 1);
+                self.seq_body(&entries, &foot, inner, true, depth + 1)
+            }
+            _ => self.value_after_key(value, indent, depth),
+        }
     }
 
     fn value_after_key(
@@ -724,6 +766,11 @@ fn string_scalar(s: &str, key: bool) -> Scalar<'_> {
         return Scalar::Double(s);
     }
     Scalar::Double(s)
+}
+
+/// yaml.v3 `yaml_emitter_check_simple_key` for a scalar key: at most 128 bytes, one line.
+fn is_simple_key(k: &str) -> bool {
+    k.len() <= 128 && !k.contains('\n')
 }
 
 fn key_scalar(k: &str) -> Scalar<'_> {

@@ -521,6 +521,16 @@ fn after_dash(body: &str) -> Option<usize> {
 /// Whether a node starting at byte `m` is a key: `Some(Some(colon))` when it is,
 /// `Some(None)` when it is a plain or quoted scalar without a `:`, `None` when unsure.
 fn find_key(s: &str, m: usize) -> Option<Option<usize>> {
+    let found = find_key_unbounded(s, m)?;
+    // A simple key spans at most 1024 characters (YAML 1.2 §7.4, enforced by yaml.v3 and
+    // saphyr); near that limit the full parser decides (found by fuzzing).
+    if found.is_some_and(|colon| colon - m > 1000) {
+        return None;
+    }
+    Some(found)
+}
+
+fn find_key_unbounded(s: &str, m: usize) -> Option<Option<usize>> {
     let b = s.as_bytes();
     let first = *b.get(m)?;
     let mut i = match first {

@@ -782,3 +782,30 @@ fn fast_path_agrees_with_saphyr_on_generated_inputs() {
         "fast path took only {accepted} of {total}"
     );
 }
+
+/// Inputs fuzzing found (`testdata/yaml/regressions/`): each must be refused, or reach a fixed
+/// point from the second round (see the fuzz target's comment), and never panic.
+#[test]
+fn fuzz_regressions_are_refused_or_stable() {
+    let regressions = files("regressions", ".yaml");
+    assert!(!regressions.is_empty());
+    for path in regressions {
+        let input = std::fs::read(&path).unwrap();
+        let Ok(tree) = parse(&input) else {
+            continue;
+        };
+        let first = emit(&tree, 4).unwrap();
+        let round = |bytes: &[u8]| emit(&parse(bytes).expect("emitted output parses"), 4).unwrap();
+        let second = round(&first);
+        assert_eq!(round(&second), second, "{}", path.display());
+    }
+}
+
+/// A key over 1024 characters is not a simple key: refused like yaml.v3 and saphyr do.
+#[test]
+fn overlong_simple_keys_are_refused() {
+    let long = "k".repeat(1100);
+    assert!(parse(format!("{long}: v\n").as_bytes()).is_err());
+    let ok = "k".repeat(1000);
+    assert!(parse(format!("{ok}: v\n").as_bytes()).is_ok());
+}

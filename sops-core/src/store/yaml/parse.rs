@@ -172,6 +172,7 @@ pub(crate) fn parse_with(input: &[u8], fast: bool) -> Result<Tree, StoreError> {
             .at(line_of_byte(input, e.valid_up_to()), 1)
     })?;
     let src = src.strip_prefix('\u{FEFF}').unwrap_or(src);
+    check_printable(src)?;
     let lines: Vec<&str> = src.split('\n').collect();
     if fast && let Some(events) = super::fast::scan(src, &lines) {
         return build(src, lines, events, None);
@@ -186,6 +187,33 @@ pub(crate) fn parse_with(input: &[u8], fast: bool) -> Result<Tree, StoreError> {
         }
     }
     parse_lines(src, lines, None).map(|t| t.unwrap_or_default())
+}
+
+/// yaml.v3's reader check (`yaml_parser_update_buffer`): only YAML's printable characters
+/// may appear anywhere, comments included ("control characters are not allowed"). Found by
+/// fuzzing: a NUL in a comment was read, then written back unreadable.
+fn check_printable(src: &str) -> Result<(), StoreError> {
+    let ascii_ok = |b: u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e);
+    if src.bytes().all(ascii_ok) {
+        return Ok(());
+    }
+    for (i, c) in src.char_indices() {
+        let ok = matches!(
+            u32::from(c),
+            0x09 | 0x0a | 0x0d | 0x20..=0x7e | 0x85 | 0xa0..=0xd7ff | 0xe000..=0xfffd
+                | 0x10000..=0x10ffff
+        );
+        if !ok {
+            let line = src[..i].bytes().filter(|b| *b == b'\n').count() + 1;
+            let column = src[..i].rfind('\n').map_or(i, |n| i - n - 1) + 1;
+            return Err(err(
+                StoreErrorKind::Syntax,
+                format!("control characters are not allowed (U+{:04X})", u32::from(c)),
+            )
+            .at(line, column));
+        }
+    }
+    Ok(())
 }
 
 /// A source rewritten so that saphyr accepts sops' comment-only flow collections.

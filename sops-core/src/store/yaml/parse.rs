@@ -208,7 +208,10 @@ fn check_printable(src: &str) -> Result<(), StoreError> {
             let column = src[..i].rfind('\n').map_or(i, |n| i - n - 1) + 1;
             return Err(err(
                 StoreErrorKind::Syntax,
-                format!("control characters are not allowed (U+{:04X})", u32::from(c)),
+                format!(
+                    "control characters are not allowed (U+{:04X})",
+                    u32::from(c)
+                ),
             )
             .at(line, column));
         }

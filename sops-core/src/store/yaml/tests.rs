@@ -813,7 +813,12 @@ fn overlong_simple_keys_are_refused() {
 /// yaml.v3 refuses control characters anywhere, comments included.
 #[test]
 fn control_characters_are_refused_like_yaml_v3() {
-    for bad in ["a: 1 # x\u{0}y\n", "a: \"\u{1}\"\n", "a: b\u{7f}\n", "a: \u{9f}\n"] {
+    for bad in [
+        "a: 1 # x\u{0}y\n",
+        "a: \"\u{1}\"\n",
+        "a: b\u{7f}\n",
+        "a: \u{9f}\n",
+    ] {
         let e = parse(bad.as_bytes()).unwrap_err();
         assert!(e.to_string().contains("control characters"), "{bad:?}: {e}");
     }

@@ -343,32 +343,21 @@ fn comment_only_opener(line: &str, open: u8) -> Option<(usize, usize)> {
     }
     if i < at {
         let key = line[i..at].trim_end_matches(' ');
+        let name = &key[..key.len().saturating_sub(1)];
+        // A plain key: YAML's indicators are special only as its first character (`#` after a
+        // space, `:` before one); flow indicators and tabs are refused anywhere. (`e@pty` and
+        // `em:pty` are fine keys; found by fuzzing.)
         let plain_key = key.len() >= 2
             && key.ends_with(':')
             && key.len() < at - i
-            && !key[..key.len() - 1].bytes().any(|c| {
-                matches!(
-                    c,
-                    b'{' | b'}'
-                        | b'['
-                        | b']'
-                        | b','
-                        | b'#'
-                        | b'&'
-                        | b'*'
-                        | b'!'
-                        | b'|'
-                        | b'>'
-                        | b'"'
-                        | b'\''
-                        | b'%'
-                        | b'@'
-                        | b'`'
-                        | b'\t'
-                        | b'?'
-                ) || c == b':'
-            })
-            && !key.starts_with('-');
+            && !name.starts_with([
+                '&', '*', '!', '|', '>', '"', '\'', '%', '@', '`', '?', '#', '-',
+            ])
+            && !name.contains(" #")
+            && !name.contains(": ")
+            && !name
+                .bytes()
+                .any(|c| matches!(c, b'{' | b'}' | b'[' | b']' | b',' | b'\t'));
         if !plain_key || !line[i..at].is_ascii() {
             return None;
         }

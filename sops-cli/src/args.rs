@@ -29,42 +29,9 @@ pub struct Cli {
     /// Legacy form: set one value, `--set '["key"] "value"'`.
     #[arg(long = "set")]
     pub set: Option<String>,
-    /// Legacy form: add age recipients when rotating.
-    #[arg(long = "add-age")]
-    pub add_age: Option<String>,
-    /// Legacy form: remove age recipients when rotating.
-    #[arg(long = "rm-age")]
-    pub rm_age: Option<String>,
-    /// Legacy form: add PGP fingerprints when rotating.
-    #[arg(long = "add-pgp")]
-    pub add_pgp: Option<String>,
-    /// Legacy form: remove PGP fingerprints when rotating.
-    #[arg(long = "rm-pgp")]
-    pub rm_pgp: Option<String>,
-    /// Legacy form: add GCP KMS resource ids when rotating.
-    #[arg(long = "add-gcp-kms")]
-    pub add_gcp_kms: Option<String>,
-    /// Legacy form: remove GCP KMS resource ids when rotating.
-    #[arg(long = "rm-gcp-kms")]
-    pub rm_gcp_kms: Option<String>,
-    /// Legacy form: add Azure Key Vault key URLs when rotating.
-    #[arg(long = "add-azure-kv")]
-    pub add_azure_kv: Option<String>,
-    /// Legacy form: remove Azure Key Vault key URLs when rotating.
-    #[arg(long = "rm-azure-kv")]
-    pub rm_azure_kv: Option<String>,
-    /// Legacy form: add Vault transit key URIs when rotating.
-    #[arg(long = "add-hc-vault-transit")]
-    pub add_hc_vault_transit: Option<String>,
-    /// Legacy form: remove Vault transit key URIs when rotating.
-    #[arg(long = "rm-hc-vault-transit")]
-    pub rm_hc_vault_transit: Option<String>,
-    /// Legacy form: add AWS KMS ARNs when rotating.
-    #[arg(long = "add-kms")]
-    pub add_kms: Option<String>,
-    /// Legacy form: remove AWS KMS ARNs when rotating.
-    #[arg(long = "rm-kms")]
-    pub rm_kms: Option<String>,
+    /// Legacy form: the keys to add and remove when rotating (`--add-age`, `--rm-pgp`, ...).
+    #[command(flatten)]
+    pub keys: crate::cmd::rotate::KeyChanges,
     /// Legacy-form options.
     #[command(flatten)]
     pub op: OpArgs,

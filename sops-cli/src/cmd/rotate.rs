@@ -32,6 +32,23 @@ pub struct Args {
     /// Use this name instead of the file's for format detection.
     #[arg(long = "filename-override")]
     pub filename_override: Option<String>,
+    /// The keys to add and remove.
+    #[command(flatten)]
+    pub keys: KeyChanges,
+    /// The AWS profile for the KMS keys given with --add-kms/--rm-kms.
+    #[arg(long = "aws-profile")]
+    pub aws_profile: Option<String>,
+    /// KMS encryption context for --add-kms/--rm-kms keys, `k1:v1,k2:v2`.
+    #[arg(long = "encryption-context")]
+    pub encryption_context: Option<String>,
+    /// Order in which key types are tried.
+    #[arg(long = "decryption-order", env = "SOPS_DECRYPTION_ORDER")]
+    pub decryption_order: Option<String>,
+}
+
+/// The `--add-*`/`--rm-*` flags, shared by `rotate` and the legacy `-r` form.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct KeyChanges {
     /// Add these age recipients to the first key group (comma separated).
     #[arg(long = "add-age")]
     pub add_age: Option<String>,
@@ -68,15 +85,92 @@ pub struct Args {
     /// Remove these AWS KMS ARNs from every key group.
     #[arg(long = "rm-kms")]
     pub rm_kms: Option<String>,
-    /// The AWS profile for the KMS keys given with --add-kms/--rm-kms.
-    #[arg(long = "aws-profile")]
-    pub aws_profile: Option<String>,
-    /// KMS encryption context for --add-kms/--rm-kms keys, `k1:v1,k2:v2`.
-    #[arg(long = "encryption-context")]
-    pub encryption_context: Option<String>,
-    /// Order in which key types are tried.
-    #[arg(long = "decryption-order", env = "SOPS_DECRYPTION_ORDER")]
-    pub decryption_order: Option<String>,
+}
+
+impl KeyChanges {
+    /// Whether any key is added or removed.
+    pub fn any(&self) -> bool {
+        [
+            &self.add_age,
+            &self.rm_age,
+            &self.add_pgp,
+            &self.rm_pgp,
+            &self.add_kms,
+            &self.rm_kms,
+            &self.add_gcp_kms,
+            &self.rm_gcp_kms,
+            &self.add_azure_kv,
+            &self.rm_azure_kv,
+            &self.add_hc_vault_transit,
+            &self.rm_hc_vault_transit,
+        ]
+        .iter()
+        .any(|o| o.is_some())
+    }
+
+    /// The keys to add (age recipients are validated), in the order age, pgp, kms, gcp_kms,
+    /// azure_kv, hc_vault.
+    fn added(
+        &self,
+        profile: Option<&str>,
+        context: Option<&str>,
+    ) -> Result<Vec<MasterKey>, CliError> {
+        for r in split_list(self.add_age.as_deref()) {
+            age::parse_recipient(&r).map_err(|e| CliError::new(codes::GENERIC, e))?;
+        }
+        keys_from(
+            [
+                &self.add_age,
+                &self.add_pgp,
+                &self.add_kms,
+                &self.add_gcp_kms,
+                &self.add_azure_kv,
+                &self.add_hc_vault_transit,
+            ],
+            profile,
+            context,
+        )
+    }
+
+    /// The identifiers of the keys to remove.
+    fn removed(
+        &self,
+        profile: Option<&str>,
+        context: Option<&str>,
+    ) -> Result<Vec<String>, CliError> {
+        Ok(keys_from(
+            [
+                &self.rm_age,
+                &self.rm_pgp,
+                &self.rm_kms,
+                &self.rm_gcp_kms,
+                &self.rm_azure_kv,
+                &self.rm_hc_vault_transit,
+            ],
+            profile,
+            context,
+        )?
+        .iter()
+        .map(MasterKey::identifier)
+        .collect())
+    }
+}
+
+/// Master keys from flag values: `[age, pgp, kms, gcp_kms, azure_kv, hc_vault]` lists.
+fn keys_from(
+    [age_list, pgp, kms, gcp, azure, vault]: [&Option<String>; 6],
+    profile: Option<&str>,
+    context: Option<&str>,
+) -> Result<Vec<MasterKey>, CliError> {
+    let mut keys: Vec<MasterKey> = split_list(age_list.as_deref())
+        .iter()
+        .map(|r| age::key_for(r))
+        .collect();
+    keys.extend(split_list(pgp.as_deref()).iter().map(|fp| pgp_key(fp)));
+    keys.extend(kms_keys(kms.as_deref(), profile, context)?);
+    keys.extend(cloud_keys(gcp.as_deref(), azure.as_deref())?);
+    keys.extend(vault_keys(vault.as_deref())?);
+    Ok(keys)
 }
 
 /// KMS keys from a comma-separated `arn[+role]` list with the flags' profile and context.
@@ -150,22 +244,7 @@ pub fn run(args: &Args, config_path: Option<&std::path::Path>) -> Result<(), Cli
             "cannot use --in-place and --output together",
         ));
     }
-    let changes_keys = [
-        &args.add_age,
-        &args.rm_age,
-        &args.add_pgp,
-        &args.rm_pgp,
-        &args.add_kms,
-        &args.rm_kms,
-        &args.add_gcp_kms,
-        &args.rm_gcp_kms,
-        &args.add_azure_kv,
-        &args.rm_azure_kv,
-        &args.add_hc_vault_transit,
-        &args.rm_hc_vault_transit,
-    ]
-    .iter()
-    .any(|o| o.is_some());
+    let changes_keys = args.keys.any();
     let file = match args.file.as_deref() {
         Some(f) if f.exists() => f.to_path_buf(),
         Some(f) if changes_keys => {
@@ -194,24 +273,9 @@ pub fn run(args: &Args, config_path: Option<&std::path::Path>) -> Result<(), Cli
         open_for_write(&file, input_format, false, args.decryption_order.as_deref())?;
 
     let mut groups: Vec<KeyGroup> = decrypted.metadata.key_groups.clone();
-    let mut added: Vec<MasterKey> = Vec::new();
-    for r in split_list(args.add_age.as_deref()) {
-        age::parse_recipient(&r).map_err(|e| CliError::new(codes::GENERIC, e))?;
-        added.push(age::key_for(&r));
-    }
-    for fp in split_list(args.add_pgp.as_deref()) {
-        added.push(pgp_key(&fp));
-    }
-    added.extend(kms_keys(
-        args.add_kms.as_deref(),
-        args.aws_profile.as_deref(),
-        args.encryption_context.as_deref(),
-    )?);
-    added.extend(cloud_keys(
-        args.add_gcp_kms.as_deref(),
-        args.add_azure_kv.as_deref(),
-    )?);
-    added.extend(vault_keys(args.add_hc_vault_transit.as_deref())?);
+    let profile = args.aws_profile.as_deref();
+    let context = args.encryption_context.as_deref();
+    let added = args.keys.added(profile, context)?;
     if let Some(first) = groups.first_mut() {
         for k in added {
             if !first
@@ -223,28 +287,7 @@ pub fn run(args: &Args, config_path: Option<&std::path::Path>) -> Result<(), Cli
             }
         }
     }
-    let removed: Vec<String> = split_list(args.rm_age.as_deref())
-        .into_iter()
-        .chain(
-            split_list(args.rm_pgp.as_deref())
-                .into_iter()
-                .map(|f| f.replace(' ', "")),
-        )
-        .chain(
-            kms_keys(
-                args.rm_kms.as_deref(),
-                args.aws_profile.as_deref(),
-                args.encryption_context.as_deref(),
-            )?
-            .iter()
-            .chain(&cloud_keys(
-                args.rm_gcp_kms.as_deref(),
-                args.rm_azure_kv.as_deref(),
-            )?)
-            .chain(&vault_keys(args.rm_hc_vault_transit.as_deref())?)
-            .map(MasterKey::identifier),
-        )
-        .collect();
+    let removed = args.keys.removed(profile, context)?;
     for g in &mut groups {
         g.keys.retain(|k| !removed.contains(&k.identifier()));
     }

@@ -55,6 +55,23 @@ pub struct CreationRule {
     pub mac_only_encrypted: bool,
 }
 
+impl CreationRule {
+    /// The Shamir threshold `updatekeys` stores when re-wrapping a file whose threshold is
+    /// `current`: the rule's when set, else the file's, at most the number of groups.
+    pub fn threshold_for(&self, current: usize) -> usize {
+        let t = if self.shamir_threshold != 0 {
+            self.shamir_threshold
+        } else {
+            current
+        };
+        if self.key_groups.len() > 1 {
+            t.min(self.key_groups.len())
+        } else {
+            t
+        }
+    }
+}
+
 /// A parsed `.sops.yaml`.
 #[derive(Debug, Default)]
 pub struct Config {

@@ -164,7 +164,7 @@ impl EncryptedFile {
                     _ => false,
                 };
                 if !ok {
-                    let mut p = path_string(leaf.path);
+                    let mut p = crate::path::key_path(leaf.path);
                     if p.is_empty() {
                         p.push_str("(top level)");
                     }
@@ -449,11 +449,6 @@ fn check_version(version: &str) -> Result<(), Error> {
     }
 }
 
-/// sops' key path notation for messages: `["a"]["b"]`.
-fn path_string(path: &[String]) -> String {
-    path.iter().map(|k| format!("[{k:?}]")).collect()
-}
-
 /// The IVs seen while decrypting, keyed by (AAD, type, plaintext): sops' IV stash. Wiped on drop
 /// (the keys contain plaintext).
 #[derive(Default)]
@@ -513,7 +508,7 @@ fn encrypt_tree(
                 return Ok(());
             }
             let err = |source| Error::Encrypt {
-                path: path_string(leaf.path),
+                path: crate::path::key_path(leaf.path),
                 source,
             };
             let datatype = cipher::datatype_of(v).map_err(err)?;
@@ -570,7 +565,7 @@ fn decrypt_tree(
                     let d = cipher
                         .decrypt(s, leaf.aad)
                         .map_err(|source| Error::Decrypt {
-                            path: path_string(leaf.path),
+                            path: crate::path::key_path(leaf.path),
                             source,
                         })?;
                     if let Some(n) = nonces.as_deref_mut() {
@@ -581,7 +576,7 @@ fn decrypt_tree(
                 other => {
                     // sops 3.11 panics here; 3.13.2 reports an error.
                     return Err(Error::Decrypt {
-                        path: path_string(leaf.path),
+                        path: crate::path::key_path(leaf.path),
                         source: CipherError::Unencryptable(other.kind_name()),
                     });
                 }

@@ -5,6 +5,11 @@ use std::fmt;
 
 use crate::tree::{Branch, Item, Value};
 
+/// sops' key path notation for messages: `["a"]["b"]` (keys only, as errors show them).
+pub fn key_path(keys: &[String]) -> String {
+    keys.iter().map(|k| format!("[{k:?}]")).collect()
+}
+
 /// One step of a path.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub enum Step {

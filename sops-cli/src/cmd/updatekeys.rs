@@ -126,16 +126,7 @@ fn update_one(
             encrypted.metadata.shamir_threshold,
         )
         .map_err(|e| with_key_hint(e.into(), &hint))?;
-    let threshold = if rule.shamir_threshold != 0 {
-        rule.shamir_threshold
-    } else {
-        encrypted.metadata.shamir_threshold
-    };
-    let threshold = if rule.key_groups.len() > 1 {
-        threshold.min(rule.key_groups.len())
-    } else {
-        threshold
-    };
+    let threshold = rule.threshold_for(encrypted.metadata.shamir_threshold);
     let (groups, threshold) = ring
         .seal(&rule.key_groups, threshold, &data_key)
         .map_err(|e| CliError::from(sops_core::Error::from(e)))?;

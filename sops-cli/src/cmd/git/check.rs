@@ -154,18 +154,12 @@ fn join(items: &[&String]) -> String {
 /// Runs the check; `Ok(true)` when nothing was found.
 pub fn run(args: &Args) -> Result<bool, CliError> {
     let mut engine = Engine::new()?;
-    let listed = engine.repo.output(&["ls-files", "-z", "--stage"])?;
-    let mut entries: Vec<(String, String)> = Vec::new();
-    for rec in listed.split(|b| *b == 0).filter(|r| !r.is_empty()) {
-        let rec = String::from_utf8_lossy(rec);
-        let Some((meta, path)) = rec.split_once('\t') else {
-            continue;
-        };
-        let fields: Vec<&str> = meta.split(' ').collect();
-        if fields.len() == 3 && fields[0] != "160000" {
-            entries.push((fields[1].to_owned(), path.to_owned()));
-        }
-    }
+    let entries: Vec<(String, String)> = engine
+        .repo
+        .staged()?
+        .into_iter()
+        .map(|(id, path, _)| (id, path))
+        .collect();
     let paths: Vec<String> = entries.iter().map(|(_, p)| p.clone()).collect();
     let marks = protected(&mut engine, &paths, true)?;
     let mut cat = CatFile::start(&engine.repo.root)?;

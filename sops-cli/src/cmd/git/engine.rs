@@ -173,16 +173,7 @@ impl Engine {
         if rule.key_groups.is_empty() {
             return None;
         }
-        let threshold = if rule.shamir_threshold != 0 {
-            rule.shamir_threshold
-        } else {
-            metadata.shamir_threshold
-        };
-        let threshold = if rule.key_groups.len() > 1 {
-            threshold.min(rule.key_groups.len())
-        } else {
-            threshold
-        };
+        let threshold = rule.threshold_for(metadata.shamir_threshold);
         let same_keys = describe_groups(&rule.key_groups) == describe_groups(&metadata.key_groups);
         let same_threshold = rule.key_groups.len() < 2 || threshold == metadata.shamir_threshold;
         (!(same_keys && same_threshold)).then(|| (rule.key_groups.clone(), threshold))
@@ -269,8 +260,8 @@ impl Engine {
     /// change; otherwise re-encrypts with the staged file's data key, keeping the ciphertext
     /// of unchanged values; a new file is encrypted for its creation rule. Never returns
     /// plaintext: anything that cannot be encrypted is an error.
-    pub fn clean(&mut self, path: &str, input: Vec<u8>) -> Result<Vec<u8>, CliError> {
-        let digest: [u8; 32] = Sha256::digest(&input).into();
+    pub fn clean(&mut self, path: &str, input: &[u8]) -> Result<Vec<u8>, CliError> {
+        let digest: [u8; 32] = Sha256::digest(input).into();
         let out = self.clean_inner(path, input, &digest)?;
         self.recent.insert(path.to_owned(), (digest, out.clone()));
         Ok(out)
@@ -286,16 +277,16 @@ impl Engine {
     fn clean_inner(
         &mut self,
         path: &str,
-        input: Vec<u8>,
+        input: &[u8],
         digest: &[u8; 32],
     ) -> Result<Vec<u8>, CliError> {
         let format = Format::from_path(path);
         if input.is_empty() {
             // An empty file holds no secret (`.gitkeep`); sops cannot encrypt it anyway.
-            return Ok(input);
+            return Ok(Vec::new());
         }
-        if mentions_sops(format, &input) {
-            match EncryptedFile::parse(format, &input) {
+        if mentions_sops(format, input) {
+            match EncryptedFile::parse(format, input) {
                 Ok(mut f) => {
                     if f.metadata.mac.is_empty() {
                         return Err(CliError::new(
@@ -316,11 +307,11 @@ impl Engine {
                         .hint("edit encrypted files with `rsops edit`, not by hand"));
                     }
                     // Already a complete SOPS file (a locked checkout, or a copy): as is.
-                    return Ok(input);
+                    return Ok(input.to_vec());
                 }
                 Err(Error::Metadata(MetadataError::NotFound)) => {}
                 Err(e) => {
-                    if let Ok(tree) = store::parse(format, &input)
+                    if let Ok(tree) = store::parse(format, input)
                         && file::has_metadata(format, &tree)
                     {
                         return Err(CliError::new(
@@ -350,7 +341,7 @@ impl Engine {
                         if let Some(b) = self.recent_blob(path, digest) {
                             return Ok(b);
                         }
-                        let tree = parse_plain(path, format, &input)?;
+                        let tree = parse_plain(path, format, input)?;
                         dec.tree.zeroize();
                         dec.tree = tree;
                     }
@@ -394,7 +385,7 @@ impl Engine {
             return Ok(b);
         }
         let options = self.creation_options(path)?;
-        let tree = parse_plain(path, format, &input)?;
+        let tree = parse_plain(path, format, input)?;
         let ring = crate::cmd::sealing_keyring();
         let with_path = |e: Error| {
             let mut err = CliError::from(e);

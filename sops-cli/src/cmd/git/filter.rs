@@ -3,6 +3,8 @@
 
 use std::io::{self, BufReader, BufWriter, Read};
 
+use zeroize::Zeroizing;
+
 use super::engine::Engine;
 use super::pktline::{Reader, Writer};
 use crate::error::{CliError, codes};
@@ -62,7 +64,8 @@ fn serve<R: Read, W: io::Write>(
         };
         let command = field("command").unwrap_or_default();
         let path = field("pathname").unwrap_or_default();
-        let content = r.content().map_err(protocol)?;
+        // Plaintext passes through here (clean's input, smudge's output): wiped after use.
+        let content = Zeroizing::new(r.content().map_err(protocol)?);
         if engine.is_none() {
             match Engine::new() {
                 Ok(e) => *engine = Some(e),
@@ -77,14 +80,14 @@ fn serve<R: Read, W: io::Write>(
         }
         let eng = engine.as_mut().expect("just created");
         let result = match command.as_str() {
-            "clean" => eng.clean(&path, content),
-            "smudge" => eng.smudge(&path, content),
+            "clean" => eng.clean(&path, &content),
+            "smudge" => eng.smudge(&path, content.to_vec()),
             other => Err(CliError::new(
                 codes::GENERIC,
                 format!("unknown filter command {other:?}"),
             )),
         };
-        match result {
+        match result.map(Zeroizing::new) {
             Ok(out) => {
                 w.line("status=success").map_err(protocol)?;
                 w.flush_packet().map_err(protocol)?;
@@ -109,15 +112,15 @@ fn serve<R: Read, W: io::Write>(
 
 /// `rsops git clean PATH`: one file, stdin to stdout.
 pub fn clean(path: &str) -> Result<(), CliError> {
-    let input = cli_io::read_input(None)?;
-    let out = Engine::new()?.clean(path, input)?;
+    let input = Zeroizing::new(cli_io::read_input(None)?);
+    let out = Engine::new()?.clean(path, &input)?;
     cli_io::write_stdout(&out)
 }
 
 /// `rsops git smudge PATH`: one file, stdin to stdout.
 pub fn smudge(path: &str) -> Result<(), CliError> {
     let input = cli_io::read_input(None)?;
-    let out = Engine::new()?.smudge(path, input)?;
+    let out = Zeroizing::new(Engine::new()?.smudge(path, input)?);
     cli_io::write_stdout(&out)
 }
 

@@ -80,7 +80,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         println!("added {added} line(s) to .gitattributes");
     }
     if !args.diff_only && !args.no_checkout {
-        let n = decrypt_checked_out(&repo)?;
+        let n = decrypt_checked_out(repo)?;
         if n > 0 {
             println!("decrypted {n} checked-out file(s) in the working tree");
         }
@@ -144,31 +144,23 @@ fn update_attributes(repo: &Repo, patterns: &[String], diff_only: bool) -> Resul
 }
 
 /// Replaces protected files that are checked out encrypted and unmodified by their plaintext.
-fn decrypt_checked_out(repo: &Repo) -> Result<usize, CliError> {
-    let listed = repo.output(&["ls-files", "-z", "--stage"])?;
-    let mut entries: Vec<(String, String)> = Vec::new();
-    for rec in listed.split(|b| *b == 0).filter(|r| !r.is_empty()) {
-        let rec = String::from_utf8_lossy(rec);
-        let Some((meta, path)) = rec.split_once('\t') else {
-            continue;
-        };
-        let fields: Vec<&str> = meta.split(' ').collect();
-        if fields.len() == 3 && fields[0] != "160000" && fields[2] == "0" {
-            entries.push((fields[1].to_owned(), path.to_owned()));
-        }
-    }
+fn decrypt_checked_out(repo: Repo) -> Result<usize, CliError> {
+    let entries: Vec<(String, String)> = repo
+        .staged()?
+        .into_iter()
+        .filter(|(_, _, stage)| *stage == 0)
+        .map(|(id, path, _)| (id, path))
+        .collect();
     let paths: Vec<String> = entries.iter().map(|(_, p)| p.clone()).collect();
     let filters = repo.attributes("filter", &paths, false)?;
-    let mut engine = Engine::with_repo(Repo {
-        root: repo.root.clone(),
-    });
     let mut cat = super::repo::CatFile::start(&repo.root)?;
+    let mut engine = Engine::with_repo(repo);
     let mut n = 0;
     for ((id, path), filter) in entries.iter().zip(filters) {
         if filter != "rsops" {
             continue;
         }
-        let full = repo.root.join(path);
+        let full = engine.repo.root.join(path);
         let Ok(current) = std::fs::read(&full) else {
             continue;
         };
@@ -186,7 +178,8 @@ fn decrypt_checked_out(repo: &Repo) -> Result<usize, CliError> {
     }
     if n > 0 {
         // Re-stat through the new filter: the plaintext cleans to the same blobs.
-        let _ = repo
+        let _ = engine
+            .repo
             .git()
             .args(["update-index", "-q", "--refresh"])
             .status();

@@ -47,10 +47,7 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         io::write_atomic(&args.ours, &theirs)?;
         return Ok(true);
     }
-    let repo = Repo::discover().unwrap_or(Repo {
-        root: std::env::current_dir().unwrap_or_default(),
-    });
-    let mut engine = Engine::with_repo(repo);
+    let mut engine = Engine::with_repo(Repo::discover_or_cwd());
     let opts = engine.store_options(&name).unwrap_or_default();
     let open = |engine: &mut Engine, bytes: &[u8], side: &str| -> Result<DecryptedFile, CliError> {
         let f = EncryptedFile::parse(format, bytes).map_err(|e| {
@@ -117,11 +114,6 @@ fn key_settings(m: &Metadata) -> Vec<(String, String)> {
         .collect()
 }
 
-/// sops' key path notation: `["a"]["b"]`.
-fn path_string(path: &[String]) -> String {
-    path.iter().map(|k| format!("[{k:?}]")).collect()
-}
-
 #[derive(Default)]
 struct Merger {
     conflicts: Vec<String>,
@@ -184,7 +176,7 @@ impl Merger {
                 Some(Value::Map(self.branch(bm, om, tm)))
             }
             (_, o, t) => {
-                let mut p = path_string(&self.path);
+                let mut p = sops_core::path::key_path(&self.path);
                 if p.is_empty() {
                     p.push_str("(whole file)");
                 }

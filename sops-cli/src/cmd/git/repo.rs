@@ -44,6 +44,34 @@ impl Repo {
         })
     }
 
+    /// The repository around the working directory, else the working directory itself (for
+    /// textconv and the merge driver, which git may also run outside a work tree).
+    pub fn discover_or_cwd() -> Self {
+        Self::discover().unwrap_or_else(|_| Self {
+            root: std::env::current_dir().unwrap_or_default(),
+        })
+    }
+
+    /// The index entries (`git ls-files --stage`) as (blob id, path, stage), without
+    /// submodules.
+    pub fn staged(&self) -> Result<Vec<(String, String, u8)>, CliError> {
+        let listed = self.output(&["ls-files", "-z", "--stage"])?;
+        let mut entries = Vec::new();
+        for rec in listed.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+            let rec = String::from_utf8_lossy(rec);
+            let Some((meta, path)) = rec.split_once('\t') else {
+                continue;
+            };
+            let fields: Vec<&str> = meta.split(' ').collect();
+            if let [mode, id, stage] = fields[..]
+                && mode != "160000"
+            {
+                entries.push((id.to_owned(), path.to_owned(), stage.parse().unwrap_or(0)));
+            }
+        }
+        Ok(entries)
+    }
+
     /// A `git` command run in the top folder.
     pub fn git(&self) -> Command {
         let mut c = Command::new("git");

@@ -21,16 +21,13 @@ pub fn run(file: &Path) -> Result<(), CliError> {
         return io::write_stdout(&bytes);
     };
     // Outside a repository (a plain `git diff --no-index`), still decrypt.
-    let mut engine = match Repo::discover() {
-        Ok(repo) => Engine::with_repo(repo),
-        Err(_) => Engine::with_repo(Repo {
-            root: std::env::current_dir().unwrap_or_default(),
-        }),
-    };
+    let mut engine = Engine::with_repo(Repo::discover_or_cwd());
     match engine.open(parsed, true) {
         Ok(dec) => {
-            let out = store::emit(format, &dec.tree, &Default::default())
-                .map_err(|e| CliError::from(Error::from(e)))?;
+            let out = zeroize::Zeroizing::new(
+                store::emit(format, &dec.tree, &Default::default())
+                    .map_err(|e| CliError::from(Error::from(e)))?,
+            );
             io::write_stdout(&out)
         }
         Err(OpenError::NoKey(_)) => {

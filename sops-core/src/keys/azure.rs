@@ -70,12 +70,6 @@ enum Attempt {
     Failed(String),
 }
 
-/// An HTTP answer whose body (tokens, data keys) is wiped on drop.
-struct Answer {
-    status: u16,
-    body: Zeroizing<Vec<u8>>,
-}
-
 /// The Azure Key Vault key source.
 pub struct AzureKeyVault {
     env: Box<dyn Environment>,
@@ -113,18 +107,9 @@ impl AzureKeyVault {
             .map_or(TIMEOUT, Duration::from_secs)
     }
 
-    /// Sends `req`, then wipes its body and headers (they may hold secrets); the answer's body
-    /// is wiped on drop too.
-    fn send(&self, mut req: Request) -> Result<Answer, String> {
-        let result = self.http.send(&req);
-        req.body.zeroize();
-        for (_, v) in &mut req.headers {
-            v.zeroize();
-        }
-        result.map(|r: Response| Answer {
-            status: r.status,
-            body: Zeroizing::new(r.body),
-        })
+    /// Sends `req`; dropping it afterwards wipes its headers and body.
+    fn send(&self, req: Request) -> Result<Response, String> {
+        self.http.send(&req)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -978,7 +963,7 @@ mod tests {
             match reply {
                 Some((status, body)) => Ok(Response {
                     status,
-                    body: body.into_bytes(),
+                    body: Zeroizing::new(body.into_bytes()),
                 }),
                 None => Err(format!("cannot reach {url}: connection refused")),
             }

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-/// One HTTP request.
+use zeroize::{Zeroize, Zeroizing};
+
+/// One HTTP request. Its headers (tokens) and body (data keys, client secrets) are wiped when
+/// it is dropped, so every source gets that without doing it itself.
 pub struct Request {
     /// `GET`, `PUT` or `POST`.
     pub method: &'static str,
@@ -17,12 +20,21 @@ pub struct Request {
     pub timeout: Duration,
 }
 
-/// One HTTP response (any status).
+impl Drop for Request {
+    fn drop(&mut self) {
+        self.body.zeroize();
+        for (_, value) in &mut self.headers {
+            value.zeroize();
+        }
+    }
+}
+
+/// One HTTP response (any status). The body (tokens, data keys) is wiped on drop.
 pub struct Response {
     /// The status code.
     pub status: u16,
     /// The body.
-    pub body: Vec<u8>,
+    pub body: Zeroizing<Vec<u8>>,
 }
 
 /// Sends requests. Errors are transport failures (unreachable, timeout), phrased for users.
@@ -59,7 +71,7 @@ impl Transport for Network {
             builder = builder.header(k.as_str(), v.as_str());
         }
         let request = builder
-            .body(req.body.clone())
+            .body(req.body.as_slice())
             .map_err(|e| format!("cannot build the request to {}: {e}", req.url))?;
         let agent = self.agent();
         let request = agent
@@ -81,6 +93,9 @@ impl Transport for Network {
             .limit(16 << 20)
             .read_to_vec()
             .map_err(|e| format!("reading the answer of {}: {e}", req.url))?;
-        Ok(Response { status, body })
+        Ok(Response {
+            status,
+            body: Zeroizing::new(body),
+        })
     }
 }

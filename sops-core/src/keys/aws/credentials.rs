@@ -1461,8 +1461,8 @@ fn check_container_url(url: &str) -> Result<(), String> {
     }
 }
 
-/// Sends a request and wipes its headers and body afterwards (they may carry secrets); the
-/// answer's body comes back wiped on drop.
+/// Sends a request (its headers and body are wiped when it is dropped); the answer's body
+/// comes back wiped on drop.
 fn exchange(
     http: &dyn Transport,
     method: &'static str,
@@ -1471,19 +1471,14 @@ fn exchange(
     body: Vec<u8>,
     timeout: Duration,
 ) -> Result<(u16, Zeroizing<Vec<u8>>), String> {
-    let mut request = Request {
+    let request = Request {
         method,
         url: url.to_owned(),
         headers,
         body,
         timeout,
     };
-    let result = http.send(&request);
-    for (_, value) in &mut request.headers {
-        value.zeroize();
-    }
-    request.body.zeroize();
-    result.map(|r| (r.status, Zeroizing::new(r.body)))
+    http.send(&request).map(|r| (r.status, r.body))
 }
 
 /// An RFC 3339 time; also the `…UTC` suffix older AWS CLIs wrote in the SSO cache.
@@ -1616,7 +1611,7 @@ mod tests {
                 .find(|(u, b, _, _)| req.url.contains(u.as_str()) && body.contains(b.as_str()))
                 .map(|(_, _, status, reply)| Response {
                     status: *status,
-                    body: reply.as_bytes().to_vec(),
+                    body: Zeroizing::new(reply.as_bytes().to_vec()),
                 });
             self.sent().push(Sent {
                 method: req.method,

@@ -20,7 +20,6 @@
 //! base URL instead. `RSOPS_AZURE_TIMEOUT_SECONDS` overrides the 30 s time limit.
 
 use std::cell::RefCell;
-use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
 use std::time::Duration;
@@ -31,7 +30,10 @@ use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::keys::env::Environment;
-use crate::keys::http::{Network, Request, Response, Transport};
+use crate::keys::http::{
+    Network, Request, Response, Transport, form, form_value, json_error, path_segment,
+    timeout_from_env,
+};
 use crate::keys::{KeyError, KeySource};
 use crate::metadata::{KeyKind, MasterKey};
 use crate::timestamp::Timestamp;
@@ -50,8 +52,6 @@ const AUTHORITY: &str = "https://login.microsoftonline.com";
 const IMDS: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 /// The only hosts a token is sent to (without an endpoint override).
 const VAULT_HOST_SUFFIX: &str = ".vault.azure.net";
-/// How long one call may take unless `RSOPS_AZURE_TIMEOUT_SECONDS` says otherwise.
-const TIMEOUT: Duration = Duration::from_secs(30);
 /// IMDS answers at once on Azure hosts; elsewhere nothing listens, so give up quickly.
 const IMDS_TIMEOUT: Duration = Duration::from_secs(2);
 /// What replaces secrets that an answer happens to echo.
@@ -101,10 +101,7 @@ impl AzureKeyVault {
     }
 
     fn timeout(&self) -> Duration {
-        self.var("RSOPS_AZURE_TIMEOUT_SECONDS")
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|s| *s > 0)
-            .map_or(TIMEOUT, Duration::from_secs)
+        timeout_from_env(&*self.env, "RSOPS_AZURE_TIMEOUT_SECONDS")
     }
 
     /// Sends `req`; dropping it afterwards wipes its headers and body.
@@ -611,19 +608,6 @@ fn token_from(body: &[u8], what: &str) -> Result<AccessToken, String> {
         .ok_or_else(|| format!("{what} has no access token"))
 }
 
-/// A parse error that names the position, never the content.
-fn json_error(what: &str, e: &serde_json::Error) -> String {
-    let problem = match e.classify() {
-        serde_json::error::Category::Data => "has unexpected value types",
-        _ => "is not valid JSON",
-    };
-    format!(
-        "{what} {problem} (line {}, column {})",
-        e.line(),
-        e.column()
-    )
-}
-
 /// The first line of an error text, at most 300 characters.
 fn short(s: &str) -> String {
     s.lines()
@@ -741,55 +725,13 @@ fn is_base64url(s: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Percent-encodes `s` into `out`, keeping only unreserved characters.
-fn push_encoded(out: &mut String, s: &str) {
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-}
-
-/// One form or query value, percent-encoded.
-fn form_value(s: &str) -> Zeroizing<String> {
-    let mut out = Zeroizing::new(String::with_capacity(s.len() * 3));
-    push_encoded(&mut out, s);
-    out
-}
-
-/// A URL path segment, percent-encoded.
-fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    push_encoded(&mut out, s);
-    out
-}
-
-/// An `application/x-www-form-urlencoded` body (wiped on drop).
-fn form(pairs: &[(&str, &str)]) -> Zeroizing<String> {
-    let capacity = pairs.iter().map(|(k, v)| k.len() + v.len() * 3 + 2).sum();
-    let mut out = Zeroizing::new(String::with_capacity(capacity));
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        push_encoded(&mut out, k);
-        out.push('=');
-        push_encoded(&mut out, v);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use std::cell::Cell;
-    use std::collections::HashMap;
-    use std::path::PathBuf;
     use std::rc::Rc;
     use std::sync::{Arc, Mutex};
 
     use super::*;
+    use crate::keys::env::FakeEnv;
 
     const VAULT: &str = "https://myvault.vault.azure.net";
     const VERSION: &str = "0123456789abcdef0123456789abcdef";
@@ -798,58 +740,22 @@ mod tests {
     const TENANT: &str = "11111111-2222-3333-4444-555555555555";
     const CLIENT: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 
-    #[derive(Default)]
-    struct FakeEnv {
-        vars: HashMap<String, String>,
-        files: HashMap<PathBuf, Vec<u8>>,
-        /// The Azure CLI's output (`None`: az is not installed).
-        az: Option<Vec<u8>>,
-        runs: Rc<Cell<usize>>,
-    }
+    const AZ: [&str; 7] = [
+        "az",
+        "account",
+        "get-access-token",
+        "--resource",
+        "https://vault.azure.net",
+        "-o",
+        "json",
+    ];
 
-    impl FakeEnv {
-        fn with_secret() -> Self {
-            Self::default()
-                .set("AZURE_TENANT_ID", TENANT)
-                .set("AZURE_CLIENT_ID", CLIENT)
-                .set("AZURE_CLIENT_SECRET", SECRET)
-        }
-        fn set(mut self, name: &str, value: &str) -> Self {
-            self.vars.insert(name.to_owned(), value.to_owned());
-            self
-        }
-    }
-
-    impl Environment for FakeEnv {
-        fn var(&self, name: &str) -> Option<String> {
-            self.vars.get(name).cloned()
-        }
-        fn read_file(&self, path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
-            self.files
-                .get(path)
-                .cloned()
-                .map(Zeroizing::new)
-                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
-        }
-        fn run(&self, argv: &[String]) -> io::Result<Zeroizing<Vec<u8>>> {
-            self.runs.set(self.runs.get() + 1);
-            assert_eq!(
-                argv,
-                [
-                    "az",
-                    "account",
-                    "get-access-token",
-                    "--resource",
-                    "https://vault.azure.net",
-                    "-o",
-                    "json"
-                ]
-            );
-            self.az
-                .clone()
-                .map(Zeroizing::new)
-                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
-        }
+    fn env_with_secret() -> FakeEnv {
+        let mut env = FakeEnv::default();
+        env.set("AZURE_TENANT_ID", TENANT)
+            .set("AZURE_CLIENT_ID", CLIENT)
+            .set("AZURE_CLIENT_SECRET", SECRET);
+        env
     }
 
     struct Sent {
@@ -996,7 +902,7 @@ mod tests {
     #[test]
     fn resolves_the_version_and_wraps_with_base64url() {
         let http = FakeHttp::new();
-        let source = AzureKeyVault::with_transport(FakeEnv::with_secret(), http.clone());
+        let source = AzureKeyVault::with_transport(env_with_secret(), http.clone());
         let secret: Vec<u8> = (0u8..32).map(|b| b.wrapping_mul(7) ^ 0xfb).collect();
         let wrapped = wrap(&source, &key(""), &secret).unwrap();
         let names: Vec<&str> = wrapped.fields.iter().map(|(k, _)| k.as_str()).collect();
@@ -1024,7 +930,7 @@ mod tests {
         );
         assert_eq!(w.header("content-type"), Some("application/json"));
         assert_eq!(w.header("authorization"), Some(&*format!("Bearer {TOKEN}")));
-        assert_eq!(w.timeout, TIMEOUT);
+        assert_eq!(w.timeout, crate::keys::http::DEFAULT_TIMEOUT);
         let value = w.json()["value"].as_str().unwrap().to_owned();
         assert!(!value.contains('=') && !value.contains('+') && !value.contains('/'));
         assert_eq!(URL_SAFE_NO_PAD.decode(value).unwrap(), secret);
@@ -1034,7 +940,7 @@ mod tests {
     #[test]
     fn unwrap_sends_the_stored_enc_and_a_token_is_fetched_once() {
         let http = FakeHttp::new();
-        let source = AzureKeyVault::with_transport(FakeEnv::with_secret(), http.clone());
+        let source = AzureKeyVault::with_transport(env_with_secret(), http.clone());
         let secret = [0xfe_u8; 32];
         let wrapped = wrap(&source, &key(VERSION), &secret).unwrap();
         assert_eq!(wrapped.field("version"), Some(VERSION));
@@ -1058,9 +964,10 @@ mod tests {
                 .starts_with("https://login.example.test/")
                 .then(|| (200, format!(r#"{{"access_token":"{TOKEN}"}}"#)))
         });
-        let env = FakeEnv::with_secret()
+        let env = env_with_secret()
             .set("AZURE_AUTHORITY_HOST", "https://login.example.test/")
-            .set("RSOPS_AZURE_TIMEOUT_SECONDS", "7");
+            .set("RSOPS_AZURE_TIMEOUT_SECONDS", "7")
+            .take();
         let source = AzureKeyVault::with_transport(env, http.clone());
         wrap(&source, &key(VERSION), &[1; 32]).unwrap();
         let sent = http.sent.lock().unwrap();
@@ -1092,9 +999,9 @@ mod tests {
         let mut env = FakeEnv::default()
             .set("AZURE_TENANT_ID", TENANT)
             .set("AZURE_CLIENT_ID", CLIENT)
-            .set("AZURE_FEDERATED_TOKEN_FILE", "/var/run/token");
-        env.files
-            .insert("/var/run/token".into(), b"federated.jwt.value\n".to_vec());
+            .set("AZURE_FEDERATED_TOKEN_FILE", "/var/run/token")
+            .take();
+        env.file("/var/run/token", "federated.jwt.value\n");
         let source = AzureKeyVault::with_transport(env, http.clone());
         wrap(&source, &key(VERSION), &[2; 32]).unwrap();
         let sent = http.sent.lock().unwrap();
@@ -1126,7 +1033,8 @@ mod tests {
         });
         let env = FakeEnv::default()
             .set("IDENTITY_ENDPOINT", "http://127.0.0.1:41234/msi/token")
-            .set("IDENTITY_HEADER", "identity-header-value");
+            .set("IDENTITY_HEADER", "identity-header-value")
+            .take();
         let source = AzureKeyVault::with_transport(env, http.clone());
         wrap(&source, &key(VERSION), &[3; 32]).unwrap();
         {
@@ -1145,7 +1053,7 @@ mod tests {
 
         // IMDS, with a user-assigned identity's client id and a short time limit.
         let http = FakeHttp::new();
-        let env = FakeEnv::default().set("AZURE_CLIENT_ID", CLIENT);
+        let env = FakeEnv::default().set("AZURE_CLIENT_ID", CLIENT).take();
         let source = AzureKeyVault::with_transport(env, http.clone());
         wrap(&source, &key(VERSION), &[4; 32]).unwrap();
         let sent = http.sent.lock().unwrap();
@@ -1172,14 +1080,17 @@ mod tests {
             });
             let mut env = FakeEnv::default();
             if disabled {
-                env = env.set("RSOPS_AZURE_IMDS_DISABLED", "true");
+                env.set("RSOPS_AZURE_IMDS_DISABLED", "true");
             }
-            env.az = Some(format!(r#"{{"accessToken":"{TOKEN}","tokenType":"Bearer"}}"#).into());
-            let runs = Rc::clone(&env.runs);
+            env.output(
+                &AZ,
+                format!(r#"{{"accessToken":"{TOKEN}","tokenType":"Bearer"}}"#),
+            );
+            let ran = Rc::clone(&env.ran);
             let source = AzureKeyVault::with_transport(env, http.clone());
             let wrapped = wrap(&source, &key(VERSION), &[5; 32]).unwrap();
             assert_eq!(unwrap(&source, &wrapped).unwrap(), [5; 32]);
-            assert_eq!(runs.get(), 1, "az runs once");
+            assert_eq!(ran.borrow().len(), 1, "az runs once");
             assert_eq!(http.count("169.254.169.254"), usize::from(!disabled));
         }
     }
@@ -1189,7 +1100,8 @@ mod tests {
         let http = FakeHttp::new();
         let env = FakeEnv::default()
             .set("AZURE_TENANT_ID", TENANT)
-            .set("RSOPS_AZURE_IMDS_DISABLED", "true");
+            .set("RSOPS_AZURE_IMDS_DISABLED", "true")
+            .take();
         let source = AzureKeyVault::with_transport(env, http.clone());
         let err = wrap(&source, &key(""), &[6; 32]).unwrap_err();
         assert!(err.starts_with("no Azure credentials found"), "{err}");
@@ -1222,9 +1134,9 @@ mod tests {
                 )
             })
         });
-        let mut env = FakeEnv::with_secret();
-        env.az = Some(format!(r#"{{"accessToken":"{TOKEN}"}}"#).into());
-        let runs = Rc::clone(&env.runs);
+        let mut env = env_with_secret();
+        env.output(&AZ, format!(r#"{{"accessToken":"{TOKEN}"}}"#));
+        let ran = Rc::clone(&env.ran);
         let source = AzureKeyVault::with_transport(env, http.clone());
         let err = unwrap(&source, &wrap_enc("AAAA")).unwrap_err();
         assert!(
@@ -1239,7 +1151,7 @@ mod tests {
         assert!(!err.contains(SECRET) && !err.contains("Trace ID"), "{err}");
         assert_eq!(http.count("/oauth2/v2.0/token"), 1);
         assert_eq!(
-            runs.get(),
+            ran.borrow().len(),
             0,
             "no fallback after a configured credential failed"
         );
@@ -1268,7 +1180,7 @@ mod tests {
                 None
             }
         });
-        let source = AzureKeyVault::with_transport(FakeEnv::with_secret(), http.clone());
+        let source = AzureKeyVault::with_transport(env_with_secret(), http.clone());
         let named = |name: &str| {
             let mut k = wrap_enc("AAAA");
             k.set_field("name", name.to_owned());
@@ -1313,7 +1225,7 @@ mod tests {
                 )
             })
         });
-        let source = AzureKeyVault::with_transport(FakeEnv::with_secret(), http.clone());
+        let source = AzureKeyVault::with_transport(env_with_secret(), http.clone());
         let err = unwrap(&source, &wrap_enc("AAAA")).unwrap_err();
         assert!(
             err.starts_with("Key Vault did not accept the access token"),
@@ -1328,7 +1240,9 @@ mod tests {
 
         // Transport failures name the URL only.
         let source = AzureKeyVault::with_transport(
-            FakeEnv::with_secret().set("RSOPS_AZURE_KEYVAULT_ENDPOINT", "http://127.0.0.1:9"),
+            env_with_secret()
+                .set("RSOPS_AZURE_KEYVAULT_ENDPOINT", "http://127.0.0.1:9")
+                .take(),
             FakeHttp::new(),
         );
         let err = unwrap(&source, &wrap_enc("AAAA")).unwrap_err();
@@ -1355,10 +1269,12 @@ mod tests {
                 timeout: s.timeout,
             })
         });
-        let env = FakeEnv::with_secret().set(
-            "RSOPS_AZURE_KEYVAULT_ENDPOINT",
-            "http://127.0.0.1:8200/proxy/",
-        );
+        let env = env_with_secret()
+            .set(
+                "RSOPS_AZURE_KEYVAULT_ENDPOINT",
+                "http://127.0.0.1:8200/proxy/",
+            )
+            .take();
         let source = AzureKeyVault::with_transport(env, http.clone());
         let wrapped = wrap(&source, &key(""), &[8; 32]).unwrap();
         assert_eq!(
@@ -1377,7 +1293,7 @@ mod tests {
             "https://vault.azure.net.evil.example",
         ] {
             let http = FakeHttp::new();
-            let source = AzureKeyVault::with_transport(FakeEnv::with_secret(), http.clone());
+            let source = AzureKeyVault::with_transport(env_with_secret(), http.clone());
             let mut k = key(VERSION);
             k.set_field("vault_url", url.to_owned());
             let err = wrap(&source, &k, &[9; 32]).unwrap_err();
@@ -1391,7 +1307,7 @@ mod tests {
 
     #[test]
     fn other_kinds_and_bad_entries() {
-        let source = AzureKeyVault::with_transport(FakeEnv::with_secret(), FakeHttp::new());
+        let source = AzureKeyVault::with_transport(env_with_secret(), FakeHttp::new());
         let age = MasterKey::new(KeyKind::Age, &[("recipient", "age1x")]);
         assert!(source.wrap(&age, &[0; 32]).is_none());
         assert!(source.unwrap(&age).is_none());

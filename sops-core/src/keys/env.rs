@@ -236,40 +236,83 @@ pub fn shell_words(s: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
+/// One in-memory [`Environment`] for the unit tests of every key source: variables, files,
+/// and canned outputs per argv; every argv run is recorded.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct FakeEnv {
+    pub(crate) vars: std::collections::HashMap<String, String>,
+    pub(crate) files: std::collections::HashMap<PathBuf, Vec<u8>>,
+    /// argv → its standard output, or `None` when it exits with status 1.
+    pub(crate) outputs: std::collections::HashMap<Vec<String>, Option<Vec<u8>>>,
+    /// Shared, so a test still sees it after handing the environment to a key source.
+    pub(crate) ran: std::rc::Rc<std::cell::RefCell<Vec<Vec<String>>>>,
+}
+
+#[cfg(test)]
+impl FakeEnv {
+    /// Sets a variable.
+    pub(crate) fn set(&mut self, name: &str, value: &str) -> &mut Self {
+        self.vars.insert(name.to_owned(), value.to_owned());
+        self
+    }
+    /// Adds a file.
+    pub(crate) fn file(&mut self, path: &str, content: impl Into<Vec<u8>>) -> &mut Self {
+        self.files.insert(PathBuf::from(path), content.into());
+        self
+    }
+    /// Gives `argv` this standard output. A program with no output set is not installed.
+    pub(crate) fn output(&mut self, argv: &[&str], out: impl Into<Vec<u8>>) -> &mut Self {
+        let argv = argv.iter().map(|a| (*a).to_owned()).collect();
+        self.outputs.insert(argv, Some(out.into()));
+        self
+    }
+    /// Makes `argv` exit with status 1.
+    pub(crate) fn fails(&mut self, argv: &[&str]) -> &mut Self {
+        let argv = argv.iter().map(|a| (*a).to_owned()).collect();
+        self.outputs.insert(argv, None);
+        self
+    }
+    /// How many programs were run.
+    pub(crate) fn runs(&self) -> usize {
+        self.ran.borrow().len()
+    }
+    /// Moves the environment out of a builder chain.
+    pub(crate) fn take(&mut self) -> Self {
+        std::mem::take(self)
+    }
+}
+
+#[cfg(test)]
+impl Environment for FakeEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.vars.get(name).cloned()
+    }
+    fn read_file(&self, path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
+        self.files
+            .get(path)
+            .cloned()
+            .map(Zeroizing::new)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
+    fn run(&self, argv: &[String]) -> io::Result<Zeroizing<Vec<u8>>> {
+        self.ran.borrow_mut().push(argv.to_vec());
+        match self.outputs.get(argv) {
+            Some(Some(out)) => Ok(Zeroizing::new(out.clone())),
+            Some(None) => Err(io::Error::other("command exited with exit status: 1")),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}: not installed", argv[0]),
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use age::secrecy::ExposeSecret;
 
     use super::*;
-
-    #[derive(Default)]
-    struct Fake {
-        vars: HashMap<String, String>,
-        files: HashMap<PathBuf, Vec<u8>>,
-        cmd_out: Option<Vec<u8>>,
-    }
-
-    impl Environment for Fake {
-        fn var(&self, name: &str) -> Option<String> {
-            self.vars.get(name).cloned()
-        }
-        fn read_file(&self, path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
-            self.files
-                .get(path)
-                .cloned()
-                .map(Zeroizing::new)
-                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
-        }
-        fn run(&self, argv: &[String]) -> io::Result<Zeroizing<Vec<u8>>> {
-            assert_eq!(argv, ["get-key", "--name", "a b"]);
-            self.cmd_out
-                .clone()
-                .map(Zeroizing::new)
-                .ok_or_else(|| io::Error::other("no"))
-        }
-    }
 
     fn key() -> String {
         age::x25519::Identity::generate()
@@ -280,34 +323,26 @@ mod tests {
 
     #[test]
     fn every_location_is_combined() {
-        let mut env = Fake::default();
-        env.vars.insert("HOME".into(), "/home/u".into());
-        env.vars.insert("SOPS_AGE_KEY".into(), key());
-        env.vars
-            .insert("SOPS_AGE_KEY_FILE".into(), "/k/file.txt".into());
-        env.vars
-            .insert("SOPS_AGE_KEY_CMD".into(), "get-key --name 'a b'".into());
-        env.files.insert(
-            "/k/file.txt".into(),
-            format!("# c\n{}\n", key()).into_bytes(),
-        );
-        env.files.insert(
-            "/home/u/.config/sops/age/keys.txt".into(),
-            key().into_bytes(),
-        );
-        env.cmd_out = Some(key().into_bytes());
+        let mut env = FakeEnv::default();
+        env.set("HOME", "/home/u")
+            .set("SOPS_AGE_KEY", &key())
+            .set("SOPS_AGE_KEY_FILE", "/k/file.txt")
+            .set("SOPS_AGE_KEY_CMD", "get-key --name 'a b'")
+            .file("/k/file.txt", format!("# c\n{}\n", key()))
+            .file("/home/u/.config/sops/age/keys.txt", key())
+            .output(&["get-key", "--name", "a b"], key());
         let found = discover_age(&env);
         assert_eq!(found.identities.len(), 4, "{:?}", found.errors);
         assert!(found.errors.is_empty());
+        assert_eq!(env.runs(), 1);
     }
 
     #[test]
     fn xdg_config_home_wins_and_errors_are_reported() {
-        let mut env = Fake::default();
-        env.vars.insert("HOME".into(), "/home/u".into());
-        env.vars.insert("XDG_CONFIG_HOME".into(), "/xdg".into());
-        env.vars
-            .insert("SOPS_AGE_KEY_FILE".into(), "/missing".into());
+        let mut env = FakeEnv::default();
+        env.set("HOME", "/home/u")
+            .set("XDG_CONFIG_HOME", "/xdg")
+            .set("SOPS_AGE_KEY_FILE", "/missing");
         assert_eq!(
             default_keys_path(&env),
             Some(PathBuf::from("/xdg/sops/age/keys.txt"))

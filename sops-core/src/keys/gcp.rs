@@ -17,13 +17,11 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use zeroize::Zeroizing;
 
 use crate::keys::env::Environment;
-use crate::keys::http::{Network, Request, Transport};
+use crate::keys::http::{Network, Request, Transport, form, timeout_from_env};
 use crate::keys::{KeyError, KeySource};
 use crate::metadata::{KeyKind, MasterKey};
 use crate::timestamp::Timestamp;
 
-/// How long one call may take unless `RSOPS_GCP_TIMEOUT_SECONDS` says otherwise.
-const TIMEOUT: Duration = Duration::from_secs(30);
 /// The OAuth scope for Cloud KMS.
 const SCOPE: &str = "https://www.googleapis.com/auth/cloudkms";
 /// Google's token endpoint.
@@ -34,26 +32,6 @@ pub struct GcpKms {
     env: Box<dyn Environment>,
     http: Box<dyn Transport>,
     token: RefCell<Option<Zeroizing<String>>>,
-}
-
-fn form_encode(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            let enc = |s: &str| -> String {
-                s.bytes()
-                    .map(|b| match b {
-                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                            (b as char).to_string()
-                        }
-                        _ => format!("%{b:02X}"),
-                    })
-                    .collect()
-            };
-            format!("{}={}", enc(k), enc(v))
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// Explains a Google API error body (`{"error":{"code","message","status"}}`).
@@ -111,10 +89,7 @@ impl GcpKms {
     }
 
     fn timeout(&self) -> Duration {
-        self.var("RSOPS_GCP_TIMEOUT_SECONDS")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|s| *s > 0)
-            .map_or(TIMEOUT, Duration::from_secs)
+        timeout_from_env(&*self.env, "RSOPS_GCP_TIMEOUT_SECONDS")
     }
 
     /// The access token, fetched once per process.
@@ -139,7 +114,7 @@ impl GcpKms {
             } else {
                 self.env
                     .read_file(&PathBuf::from(c.trim()))
-                    .map_err(|e| format!("cannot read GOOGLE_CREDENTIALS file {}: {e}", c.trim()))?
+                    .map_err(|e| format!("cannot read the file named by GOOGLE_CREDENTIALS: {e}"))?
             };
             return self.token_from_json(&json, "GOOGLE_CREDENTIALS");
         }
@@ -204,12 +179,12 @@ impl GcpKms {
         let body = match field("type") {
             "service_account" => {
                 let jwt = self.service_account_jwt(&v, &token_uri, origin)?;
-                form_encode(&[
+                form(&[
                     ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-                    ("assertion", &jwt),
+                    ("assertion", jwt.as_str()),
                 ])
             }
-            "authorized_user" => form_encode(&[
+            "authorized_user" => form(&[
                 ("grant_type", "refresh_token"),
                 ("client_id", field("client_id")),
                 ("client_secret", field("client_secret")),
@@ -222,7 +197,6 @@ impl GcpKms {
                 ));
             }
         };
-        let body = Zeroizing::new(body);
         let r = self.http.send(&Request {
             method: "POST",
             url: token_uri.clone(),
@@ -255,7 +229,7 @@ impl GcpKms {
         v: &serde_json::Value,
         token_uri: &str,
         origin: &str,
-    ) -> Result<String, String> {
+    ) -> Result<Zeroizing<String>, String> {
         use rsa::pkcs8::DecodePrivateKey;
         use rsa::signature::{SignatureEncoding, Signer};
         let field = |name: &str| v.get(name).and_then(|s| s.as_str()).unwrap_or("");
@@ -287,10 +261,10 @@ impl GcpKms {
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
         let signature = signer.sign(signing_input.as_bytes()).to_bytes();
-        Ok(format!(
+        Ok(Zeroizing::new(format!(
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(signature)
-        ))
+        )))
     }
 
     fn call(
@@ -400,13 +374,5 @@ mod tests {
              (CryptoKeyVersion projects/p/.../1 is not enabled.)"
         );
         assert_eq!(google_error(502, b""), "HTTP 502");
-    }
-
-    #[test]
-    fn forms_are_encoded() {
-        assert_eq!(
-            form_encode(&[("a", "b c"), ("d", "e/f=")]),
-            "a=b%20c&d=e%2Ff%3D"
-        );
     }
 }

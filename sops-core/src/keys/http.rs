@@ -1,6 +1,7 @@
 //! A small synchronous HTTP client for the network key sources (KMS, STS, metadata
 //! endpoints), behind a trait so tests can replace the network.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use zeroize::{Zeroize, Zeroizing};
@@ -97,5 +98,99 @@ impl Transport for Network {
             status,
             body: Zeroizing::new(body),
         })
+    }
+}
+
+/// Percent-encodes `s` into `out`, keeping only unreserved characters.
+pub(crate) fn push_encoded(out: &mut String, s: &str) {
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+}
+
+/// One form or query value, percent-encoded.
+pub(crate) fn form_value(s: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(s.len() * 3));
+    push_encoded(&mut out, s);
+    out
+}
+
+/// A URL path segment, percent-encoded.
+pub(crate) fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    push_encoded(&mut out, s);
+    out
+}
+
+/// An `application/x-www-form-urlencoded` body (wiped on drop).
+pub(crate) fn form(pairs: &[(&str, &str)]) -> Zeroizing<String> {
+    let capacity = pairs.iter().map(|(k, v)| k.len() + v.len() * 3 + 2).sum();
+    let mut out = Zeroizing::new(String::with_capacity(capacity));
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        push_encoded(&mut out, k);
+        out.push('=');
+        push_encoded(&mut out, v);
+    }
+    out
+}
+
+/// A parse error that names the position, never the content.
+pub(crate) fn json_error(what: &str, e: &serde_json::Error) -> String {
+    let problem = match e.classify() {
+        serde_json::error::Category::Data => "has unexpected value types",
+        _ => "is not valid JSON",
+    };
+    format!(
+        "{what} {problem} (line {}, column {})",
+        e.line(),
+        e.column()
+    )
+}
+
+/// How long one key-service call may take by default.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a call may take: the seconds in the environment variable `name` (e.g.
+/// `RSOPS_KMS_TIMEOUT_SECONDS`) when it holds a positive number, else [`DEFAULT_TIMEOUT`].
+pub(crate) fn timeout_from_env(env: &dyn crate::keys::env::Environment, name: &str) -> Duration {
+    env.var(name)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(DEFAULT_TIMEOUT, Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::env::FakeEnv;
+
+    #[test]
+    fn forms_and_segments_are_percent_encoded() {
+        assert_eq!(
+            form(&[("a", "b c"), ("d", "e/f=")]).as_str(),
+            "a=b%20c&d=e%2Ff%3D"
+        );
+        assert_eq!(form(&[]).as_str(), "");
+        assert_eq!(path_segment("k/v é~"), "k%2Fv%20%C3%A9~");
+        assert_eq!(form_value("a+b").as_str(), "a%2Bb");
+    }
+
+    #[test]
+    fn timeouts_come_from_the_environment_when_positive() {
+        let mut env = FakeEnv::default();
+        env.set("T", " 7 ");
+        assert_eq!(timeout_from_env(&env, "T"), Duration::from_secs(7));
+        for bad in ["0", "-3", "soon", ""] {
+            env.set("T", bad);
+            assert_eq!(timeout_from_env(&env, "T"), DEFAULT_TIMEOUT);
+        }
+        assert_eq!(timeout_from_env(&FakeEnv::default(), "T"), DEFAULT_TIMEOUT);
     }
 }

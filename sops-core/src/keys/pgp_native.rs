@@ -433,12 +433,12 @@ fn protected(key: &SignedSecretKey) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
     use std::path::Path;
 
     use pgp::ser::Serialize as _;
 
     use super::*;
+    use crate::keys::env::FakeEnv;
 
     fn corpus(rel: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -461,41 +461,17 @@ mod tests {
         to_binary(armored).unwrap().to_vec()
     }
 
-    #[derive(Default)]
-    struct Fake {
-        vars: HashMap<String, String>,
-        files: HashMap<PathBuf, Vec<u8>>,
-    }
-
-    impl Fake {
-        /// `GNUPGHOME=/gnupg` with the given keyring files.
-        fn home(pubring: Option<Vec<u8>>, secring: Option<Vec<u8>>) -> Self {
-            let mut env = Self::default();
-            env.vars.insert("GNUPGHOME".into(), "/gnupg".into());
-            if let Some(p) = pubring {
-                env.files.insert("/gnupg/pubring.gpg".into(), p);
-            }
-            if let Some(s) = secring {
-                env.files.insert("/gnupg/secring.gpg".into(), s);
-            }
-            env
+    /// `GNUPGHOME=/gnupg` with the given keyring files.
+    fn home(pubring: Option<Vec<u8>>, secring: Option<Vec<u8>>) -> FakeEnv {
+        let mut env = FakeEnv::default();
+        env.set("GNUPGHOME", "/gnupg");
+        if let Some(p) = pubring {
+            env.file("/gnupg/pubring.gpg", p);
         }
-    }
-
-    impl Environment for Fake {
-        fn var(&self, name: &str) -> Option<String> {
-            self.vars.get(name).cloned()
+        if let Some(s) = secring {
+            env.file("/gnupg/secring.gpg", s);
         }
-        fn read_file(&self, path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
-            self.files
-                .get(path)
-                .cloned()
-                .map(Zeroizing::new)
-                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
-        }
-        fn run(&self, _: &[String]) -> io::Result<Zeroizing<Vec<u8>>> {
-            Err(io::Error::other("no processes in tests"))
-        }
+        env
     }
 
     fn pgp_key(fp: &str) -> MasterKey {
@@ -503,7 +479,7 @@ mod tests {
     }
 
     fn both_armored() -> PgpNative {
-        PgpNative::new(Fake::home(
+        PgpNative::new(home(
             Some(read("keys/pgp-public.asc")),
             Some(read("keys/pgp-secret.asc")),
         ))
@@ -524,12 +500,10 @@ mod tests {
         let public = dearmor(&read("keys/pgp-public.asc")).repeat(2);
         let secret = dearmor(&read("keys/pgp-secret.asc")).repeat(2);
         assert!(public[0] & 0x80 != 0 && secret[0] & 0x80 != 0);
-        let mut env = Fake::default();
-        env.vars.insert("HOME".into(), "/home/u".into());
-        env.files
-            .insert("/home/u/.gnupg/pubring.gpg".into(), public);
-        env.files
-            .insert("/home/u/.gnupg/secring.gpg".into(), secret);
+        let mut env = FakeEnv::default();
+        env.set("HOME", "/home/u")
+            .file("/home/u/.gnupg/pubring.gpg", public)
+            .file("/home/u/.gnupg/secring.gpg", secret);
         let source = PgpNative::new(env);
         let data_key = [42u8; 32];
         // Lower case with spaces, as people write fingerprints, still names the key.
@@ -566,11 +540,11 @@ mod tests {
             .wrap(&pgp_key(&fpr()), &[3; 32])
             .unwrap()
             .unwrap();
-        let empty = PgpNative::new(Fake::home(None, None));
+        let empty = PgpNative::new(home(None, None));
         assert!(empty.wrap(&pgp_key(&fpr()), &[3; 32]).is_none());
         assert!(empty.unwrap(&wrapped).is_none());
         // No GNUPGHOME and no HOME: nowhere to look.
-        let nowhere = PgpNative::new(Fake::default());
+        let nowhere = PgpNative::new(FakeEnv::default());
         assert!(nowhere.wrap(&pgp_key(&fpr()), &[3; 32]).is_none());
         assert!(nowhere.unwrap(&wrapped).is_none());
     }
@@ -656,7 +630,7 @@ mod tests {
         for sub in &mut locked.secret_subkeys {
             sub.key.set_password(OsRng, &pw).unwrap();
         }
-        let source = PgpNative::new(Fake::home(
+        let source = PgpNative::new(home(
             Some(read("keys/pgp-public.asc")),
             Some(locked.to_bytes().unwrap()),
         ));
@@ -671,7 +645,7 @@ mod tests {
 
     #[test]
     fn unreadable_secret_keyring_is_an_error() {
-        let source = PgpNative::new(Fake::home(None, Some(b"not a keyring".to_vec())));
+        let source = PgpNative::new(home(None, Some(b"not a keyring".to_vec())));
         let wrapped = both_armored()
             .wrap(&pgp_key(&fpr()), &[2; 32])
             .unwrap()

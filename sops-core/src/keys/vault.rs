@@ -6,20 +6,16 @@
 //! `VAULT_NAMESPACE` is sent as `X-Vault-Namespace`. Feature `vault`.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
 use crate::keys::env::Environment;
-use crate::keys::http::{Network, Request, Transport};
+use crate::keys::http::{Network, Request, Transport, timeout_from_env};
 use crate::keys::{KeyError, KeySource};
 use crate::metadata::{KeyKind, MasterKey};
 use crate::timestamp::Timestamp;
-
-/// How long one Vault call may take unless `RSOPS_VAULT_TIMEOUT_SECONDS` says otherwise.
-const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The Vault transit key source.
 pub struct VaultTransit {
@@ -86,12 +82,7 @@ impl VaultTransit {
         if let Some(ns) = self.env.var("VAULT_NAMESPACE").filter(|n| !n.is_empty()) {
             headers.push(("X-Vault-Namespace".to_owned(), ns));
         }
-        let timeout = self
-            .env
-            .var("RSOPS_VAULT_TIMEOUT_SECONDS")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|s| *s > 0)
-            .map_or(TIMEOUT, Duration::from_secs);
+        let timeout = timeout_from_env(&*self.env, "RSOPS_VAULT_TIMEOUT_SECONDS");
         let response = self.http.send(&Request {
             method: "PUT",
             url: url.clone(),

@@ -28,9 +28,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::sigv4::{self, Signable, uri_encode};
+use super::sigv4::{self, Signable};
 use crate::keys::env::Environment;
-use crate::keys::http::{Request, Transport};
+use crate::keys::http::{Request, Transport, form_value, json_error, path_segment};
 
 /// The instance metadata service (IPv4).
 const IMDS_ENDPOINT: &str = "http://169.254.169.254";
@@ -208,9 +208,7 @@ pub fn sts_region(env: &dyn Environment, profile: Option<&str>) -> String {
 /// The STS endpoint for `region`: `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else
 /// `https://sts.<region>.amazonaws.com` (`.amazonaws.com.cn` in China regions).
 pub fn sts_endpoint(env: &dyn Environment, region: &str) -> String {
-    var(env, "AWS_ENDPOINT_URL_STS")
-        .or_else(|| var(env, "AWS_ENDPOINT_URL"))
-        .unwrap_or_else(|| format!("https://sts.{region}.{}", dns_suffix(region)))
+    super::endpoint(env, "sts", region)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -792,9 +790,9 @@ impl Chain<'_> {
         }
         let url = format!(
             "https://portal.sso.{region}.{}/federation/credentials?role_name={}&account_id={}",
-            dns_suffix(region),
-            uri_encode(role, false),
-            uri_encode(account, false)
+            super::dns_suffix(region),
+            path_segment(role),
+            path_segment(account)
         );
         let headers = vec![
             ("x-amz-sso_bearer_token".to_owned(), access_token.clone()),
@@ -870,14 +868,14 @@ fn sts_call(
         body.push('&');
         body.push_str(k);
         body.push('=');
-        body.push_str(&Zeroizing::new(uri_encode(v, false)));
+        body.push_str(&form_value(v));
     }
     let mut headers = vec![
         ("content-type".to_owned(), FORM.to_owned()),
         ("host".to_owned(), host.to_owned()),
     ];
     if let Some(creds) = signer {
-        let amz_date = amz_date()?;
+        let amz_date = super::amz_date();
         headers = sigv4::sign(
             &Signable {
                 method: "POST",
@@ -955,14 +953,6 @@ fn xml_unescape(s: &str) -> String {
         .replace("&quot;", "\"")
         .replace("&apos;", "'")
         .replace("&amp;", "&")
-}
-
-/// `YYYYMMDDTHHMMSSZ`, now.
-fn amz_date() -> Result<String, String> {
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    OffsetDateTime::now_utc()
-        .format(&format)
-        .map_err(|e| format!("cannot format the signing date: {e}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1311,19 +1301,6 @@ struct SsoRoleCredentials {
     session_token: Option<String>,
 }
 
-/// A parse error that names the position, never the content.
-fn json_error(what: &str, e: &serde_json::Error) -> String {
-    let problem = match e.classify() {
-        serde_json::error::Category::Data => "has unexpected value types",
-        _ => "is not valid JSON",
-    };
-    format!(
-        "{what} {problem} (line {}, column {})",
-        e.line(),
-        e.column()
-    )
-}
-
 /// ` (<type>: <message>)` from a JSON error answer, or nothing. Error answers hold no secrets.
 fn error_detail(body: &[u8]) -> String {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
@@ -1388,14 +1365,6 @@ fn region_from(env: &dyn Environment, over: Option<&str>, profile: Option<&str>)
         .or_else(|| profile.map(str::to_owned))
         .or_else(|| var(env, "AWS_DEFAULT_REGION"))
         .unwrap_or_else(|| "us-east-1".to_owned())
-}
-
-fn dns_suffix(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    }
 }
 
 fn valid_region(region: &str) -> bool {
@@ -1497,69 +1466,38 @@ fn now_nanos() -> i128 {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
     use std::sync::{Mutex, MutexGuard};
 
     use super::*;
+    use crate::keys::env::FakeEnv;
     use crate::keys::http::Response;
 
     const HOME: &str = "/home/u";
     const ROLE: &str = "arn:aws:iam::123456789012:role/app";
 
-    #[derive(Default)]
-    struct FakeEnv {
-        vars: HashMap<String, String>,
-        files: HashMap<PathBuf, Vec<u8>>,
-        /// `sh -c` command → its standard output.
-        outputs: HashMap<String, Vec<u8>>,
-        ran: RefCell<Vec<Vec<String>>>,
+    /// An environment with `HOME` set, and helpers for the shared AWS files.
+    fn home_env() -> FakeEnv {
+        let mut env = FakeEnv::default();
+        env.set("HOME", HOME);
+        env
     }
 
-    impl FakeEnv {
-        fn new() -> Self {
-            let mut env = Self::default();
-            env.set("HOME", HOME);
-            env
-        }
-        fn set(&mut self, name: &str, value: &str) -> &mut Self {
-            self.vars.insert(name.to_owned(), value.to_owned());
-            self
-        }
-        fn file(&mut self, path: &str, text: &str) -> &mut Self {
-            self.files
-                .insert(PathBuf::from(path), text.as_bytes().to_vec());
-            self
-        }
+    trait AwsFiles {
+        fn config(&mut self, text: &str) -> &mut Self;
+        fn credentials(&mut self, text: &str) -> &mut Self;
+        fn command(&mut self, command: &str, out: &[u8]) -> &mut Self;
+    }
+
+    impl AwsFiles for FakeEnv {
         fn config(&mut self, text: &str) -> &mut Self {
             self.file(&format!("{HOME}/.aws/config"), text)
         }
         fn credentials(&mut self, text: &str) -> &mut Self {
             self.file(&format!("{HOME}/.aws/credentials"), text)
         }
-    }
-
-    impl Environment for FakeEnv {
-        fn var(&self, name: &str) -> Option<String> {
-            self.vars.get(name).cloned()
-        }
-        fn read_file(&self, path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
-            self.files
-                .get(path)
-                .cloned()
-                .map(Zeroizing::new)
-                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
-        }
-        fn run(&self, argv: &[String]) -> io::Result<Zeroizing<Vec<u8>>> {
-            self.ran.borrow_mut().push(argv.to_vec());
-            match argv {
-                [sh, c, command] if sh == "sh" && c == "-c" => self
-                    .outputs
-                    .get(command)
-                    .cloned()
-                    .map(Zeroizing::new)
-                    .ok_or_else(|| io::Error::other("command exited with exit status: 1")),
-                _ => Err(io::Error::other("unexpected argv")),
-            }
+        /// What `sh -c COMMAND` prints, as `credential_process` runs it.
+        fn command(&mut self, command: &str, out: &[u8]) -> &mut Self {
+            self.output(&["sh", "-c", command], out)
         }
     }
 
@@ -1656,7 +1594,7 @@ mod tests {
 
     #[test]
     fn env_static_credentials() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.set("AWS_ACCESS_KEY_ID", "AKIDENV")
             .set("AWS_SECRET_ACCESS_KEY", "env-secret")
             .set("AWS_SESSION_TOKEN", "env-token");
@@ -1668,7 +1606,7 @@ mod tests {
 
     #[test]
     fn explicit_profile_beats_env_credentials() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.set("AWS_ACCESS_KEY_ID", "AKIDENV")
             .set("AWS_SECRET_ACCESS_KEY", "env-secret")
             .credentials(
@@ -1700,7 +1638,7 @@ mod tests {
 
     #[test]
     fn credentials_file_wins_over_config_file() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.config(
             "[profile dev]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = cfg-secret\n\
              region = eu-west-1\n",
@@ -1716,7 +1654,7 @@ mod tests {
 
     #[test]
     fn source_profile_role_is_assumed_with_signed_request() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.config(&format!(
             "[profile app]\nrole_arn = {ROLE}\nsource_profile = base\nexternal_id = ext-1\n\
              role_session_name = my-session\nregion = eu-central-1\n\
@@ -1786,7 +1724,7 @@ mod tests {
 
     #[test]
     fn source_profile_cycle_is_detected() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.config(
             "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n\
              [profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n",
@@ -1799,7 +1737,7 @@ mod tests {
 
     #[test]
     fn self_referencing_profile_uses_its_own_keys() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.credentials(&format!(
             "[me]\naws_access_key_id = AKIDME\naws_secret_access_key = me-secret\n\
              role_arn = {ROLE}\nsource_profile = me\n"
@@ -1823,7 +1761,7 @@ mod tests {
 
     #[test]
     fn credential_source_environment_signs_with_env_keys() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.set("AWS_ACCESS_KEY_ID", "AKIDENV")
             .set("AWS_SECRET_ACCESS_KEY", "env-secret")
             .config(&format!(
@@ -1849,7 +1787,7 @@ mod tests {
 
     #[test]
     fn invalid_role_settings_are_reported() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.config(&format!(
             "[profile mfa]\nrole_arn = {ROLE}\nsource_profile = base\nmfa_serial = arn:aws:iam::1:mfa/x\n\
              [profile base]\naws_access_key_id = A\naws_secret_access_key = s\n\
@@ -1878,21 +1816,21 @@ mod tests {
     #[test]
     fn credential_process_json() {
         let command = "/usr/local/bin/get-creds --account prod";
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.config(&format!(
             "[profile proc]\ncredential_process = {command}\n\
              [profile v2]\ncredential_process = old-tool\n\
              [profile failing]\ncredential_process = broken-tool\n"
         ));
-        env.outputs.insert(
-            command.to_owned(),
+        env.command(
+            command,
             br#"{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "proc-secret",
-                "SessionToken": "proc-token", "Expiration": "2030-01-01T00:00:00Z"}"#
-                .to_vec(),
+                "SessionToken": "proc-token", "Expiration": "2030-01-01T00:00:00Z"}"#,
         );
-        env.outputs.insert(
-            "old-tool".to_owned(),
-            br#"{"Version": 2, "AccessKeyId": "A", "SecretAccessKey": "s"}"#.to_vec(),
+        env.fails(&["sh", "-c", "broken-tool"]);
+        env.command(
+            "old-tool",
+            br#"{"Version": 2, "AccessKeyId": "A", "SecretAccessKey": "s"}"#,
         );
         let http = FakeHttp::default();
         let creds = resolve(&env, &http, Some("proc")).unwrap();
@@ -1909,7 +1847,7 @@ mod tests {
 
     #[test]
     fn web_identity_from_env_is_unsigned() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.set("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token")
             .set("AWS_ROLE_ARN", ROLE)
             .set("AWS_ROLE_SESSION_NAME", "ci-run")
@@ -1952,7 +1890,7 @@ mod tests {
 
     #[test]
     fn sso_session_token_cache_and_bearer_header() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.config(
             "[profile sso]\nsso_session = corp\nsso_account_id = 111122223333\n\
              sso_role_name = Developer\n\
@@ -1987,7 +1925,7 @@ mod tests {
 
     #[test]
     fn sso_legacy_cache_by_start_url_and_expiry() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.config(
             "[default]\nsso_start_url = https://legacy.awsapps.com/start\nsso_region = us-east-2\n\
              sso_account_id = 1\nsso_role_name = R\n\
@@ -2019,7 +1957,7 @@ mod tests {
 
     #[test]
     fn ecs_relative_uri() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.set(
             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
             "/v2/credentials/abc",
@@ -2043,7 +1981,7 @@ mod tests {
 
     #[test]
     fn ecs_full_uri_token_file_and_host_check() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.set(
             "AWS_CONTAINER_CREDENTIALS_FULL_URI",
             "http://169.254.170.23/v1/credentials",
@@ -2077,7 +2015,7 @@ mod tests {
 
     #[test]
     fn imds_v2_token_flow() {
-        let env = FakeEnv::new();
+        let env = home_env();
         let http = FakeHttp::default()
             .reply(
                 "http://169.254.169.254/latest/api/token",
@@ -2120,7 +2058,7 @@ mod tests {
 
     #[test]
     fn imds_endpoint_override() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.set(
             "AWS_EC2_METADATA_SERVICE_ENDPOINT",
             "http://[fd00:ec2::254]/",
@@ -2138,7 +2076,7 @@ mod tests {
 
     #[test]
     fn imds_disabled_lists_tried_sources() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.set("AWS_EC2_METADATA_DISABLED", "true")
             .set("AWS_ACCESS_KEY_ID", "AKIDONLY")
             .config("[default]\nregion = eu-west-1\n");
@@ -2161,7 +2099,7 @@ mod tests {
 
     #[test]
     fn missing_profile_names_the_files() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.set("AWS_CONFIG_FILE", "/etc/aws/config")
             .file("/etc/aws/config", "[profile other]\nregion = us-east-1\n");
         let e = err(resolve(&env, &FakeHttp::default(), Some("nope")));
@@ -2174,7 +2112,7 @@ mod tests {
 
     #[test]
     fn sts_error_surfaces_code_and_message() {
-        let env = FakeEnv::new();
+        let env = home_env();
         let http = FakeHttp::default().reply(
             "sts.us-east-1.amazonaws.com",
             "Action=AssumeRole",
@@ -2200,7 +2138,7 @@ mod tests {
 
     #[test]
     fn assume_role_uses_region_and_endpoint_overrides() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.set("AWS_DEFAULT_REGION", "ap-south-1");
         assert_eq!(
             sts_endpoint(&env, "cn-north-1"),
@@ -2248,7 +2186,7 @@ mod tests {
 
     #[test]
     fn sts_region_precedence() {
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         assert_eq!(sts_region(&env, None), "us-east-1");
         env.set("AWS_DEFAULT_REGION", "ap-south-1");
         assert_eq!(sts_region(&env, None), "ap-south-1");
@@ -2288,7 +2226,7 @@ s3 =
         assert_eq!(sections.len(), 1);
         assert_eq!(parse_ini("[a]\nx = 1\nnot a property\n").err(), Some(3));
 
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.config(
             "[profile default]\nregion = from-profile-default\n[default]\nregion = plain\n\
              [plain]\nregion = dropped\n",
@@ -2322,20 +2260,19 @@ s3 =
             );
 
         // credential_process printing broken or mistyped JSON around a secret.
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.config(
             "[profile broken]\ncredential_process = broken\n\
              [profile typed]\ncredential_process = typed\n\
              [profile partial]\naws_secret_access_key = SECRET-MARKER-3\n",
         );
-        env.outputs.insert(
-            "broken".to_owned(),
-            br#"{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "SECRET-MARKER-1",}"#
-                .to_vec(),
+        env.command(
+            "broken",
+            br#"{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "SECRET-MARKER-1",}"#,
         );
-        env.outputs.insert(
-            "typed".to_owned(),
-            br#"{"Version": "SECRET-MARKER-2", "SecretAccessKey": "SECRET-MARKER-2"}"#.to_vec(),
+        env.command(
+            "typed",
+            br#"{"Version": "SECRET-MARKER-2", "SecretAccessKey": "SECRET-MARKER-2"}"#,
         );
         for profile in ["broken", "typed", "partial"] {
             errors.push(err(resolve(&env, &http, Some(profile))));
@@ -2344,13 +2281,13 @@ s3 =
         let base = Credentials::new("AKID", "SECRET-MARKER-4", Some("SECRET-MARKER-5"));
         errors.push(err(assume_role(&env, &http, &base, ROLE, "s")));
         // A failed web identity call.
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.set("AWS_WEB_IDENTITY_TOKEN_FILE", "/t")
             .set("AWS_ROLE_ARN", ROLE)
             .file("/t", "SECRET-MARKER-6");
         errors.push(err(resolve(&env, &http, None)));
         // An expired SSO token.
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.config(
             "[default]\nsso_start_url = https://legacy.awsapps.com/start\nsso_region = us-east-2\n\
              sso_account_id = 1\nsso_role_name = R\n",
@@ -2361,12 +2298,12 @@ s3 =
         );
         errors.push(err(resolve(&env, &http, None)));
         // A refused container credentials request.
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds")
             .set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "SECRET-MARKER-8");
         errors.push(err(resolve(&env, &http, None)));
         // A malformed line in the credentials file.
-        let mut env = FakeEnv::new();
+        let mut env = home_env();
         env.credentials("[p]\nSECRET-MARKER-9\n");
         errors.push(err(resolve(&env, &http, Some("p"))));
 

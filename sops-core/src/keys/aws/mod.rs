@@ -11,7 +11,6 @@ pub mod sigv4;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -19,20 +18,10 @@ use zeroize::Zeroizing;
 
 use self::credentials::Credentials;
 use crate::keys::env::Environment;
-use crate::keys::http::{Network, Request, Transport};
+use crate::keys::http::{Network, Request, Transport, timeout_from_env};
 use crate::keys::{KeyError, KeySource};
 use crate::metadata::{Field, KeyKind, MasterKey};
 use crate::timestamp::Timestamp;
-
-/// How long one KMS call may take unless `RSOPS_KMS_TIMEOUT_SECONDS` says otherwise.
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-fn timeout(env: &dyn Environment) -> Duration {
-    env.var("RSOPS_KMS_TIMEOUT_SECONDS")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .map_or(TIMEOUT, Duration::from_secs)
-}
 
 /// The KMS key source.
 pub struct AwsKms {
@@ -73,14 +62,16 @@ pub fn endpoint(env: &dyn Environment, service: &str, region: &str) -> String {
     env.var(&specific)
         .filter(|v| !v.is_empty())
         .or_else(|| env.var("AWS_ENDPOINT_URL").filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| {
-            let suffix = if region.starts_with("cn-") {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            };
-            format!("https://{service}.{region}.{suffix}")
-        })
+        .unwrap_or_else(|| format!("https://{service}.{region}.{}", dns_suffix(region)))
+}
+
+/// AWS's DNS suffix for `region` (China regions have their own).
+pub(crate) fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    }
 }
 
 /// The host (authority) part of a URL, for the signed `host` header.
@@ -254,7 +245,7 @@ impl AwsKms {
             url: url.clone(),
             headers: signed,
             body,
-            timeout: timeout(&*self.env),
+            timeout: timeout_from_env(&*self.env, "RSOPS_KMS_TIMEOUT_SECONDS"),
         })?;
         if response.status != 200 {
             return Err(format!(

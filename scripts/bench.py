@@ -3,8 +3,12 @@
 
 Workloads: a small Kubernetes Secret, a 1,000-key YAML, a 100,000-value YAML (~10 MB) and a
 10 MiB binary file; each is encrypted and decrypted by both tools. Reported per tool: the
-median wall time over the runs, the per-value cost for the big YAML, and the peak resident
-memory of the process (from wait4). Usage: scripts/bench.py [--quick]
+median wall time over the runs (each process spawned directly, no wrapper), the per-value cost
+for the big YAML, and the peak resident memory of the process (one extra run under GNU time).
+
+rsops is the binary scripts/build-release makes (static on Linux, like sops' Go binary); for
+the small workloads the binary of a plain `cargo build --release` is timed too.
+Usage: scripts/bench.py [--quick]
 """
 import os
 import random
@@ -19,24 +23,36 @@ KEY_FILE = os.path.join(ROOT, "testdata/demo/age-key-TEST-ONLY.txt")
 RECIPIENT = "age1tx6ffn9d2e8mc9z6hx70r667gj5nvt0uqkhwqcz278cmkdceaa8s8e7jrw"
 
 
-def run(argv, stdout_path=None):
-    """Runs argv under GNU time; returns (wall seconds, peak RSS in KiB of that process alone).
+ENV = dict(os.environ, SOPS_AGE_KEY_FILE=KEY_FILE, SOPS_DISABLE_VERSION_CHECK="true")
 
-    (Measuring with wait4 from Python would count the Python parent's pages copied at fork.)
-    """
-    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
-    env = dict(os.environ, SOPS_AGE_KEY_FILE=KEY_FILE, SOPS_DISABLE_VERSION_CHECK="true")
-    with tempfile.NamedTemporaryFile("r") as stats:
+
+def wall(argv, runs, stdout_path=None):
+    """The median wall time of `runs` runs of argv, spawned directly."""
+    times = []
+    for _ in range(runs):
+        out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
         start = time.perf_counter()
+        proc = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, env=ENV)
+        times.append(time.perf_counter() - start)
+        if stdout_path:
+            out.close()
+        if proc.returncode != 0:
+            sys.exit(f"command failed: {' '.join(argv)}\n{proc.stderr.decode(errors='replace')}")
+    return statistics.median(times)
+
+
+def peak_rss(argv):
+    """Peak RSS in KiB of one run of argv alone, from GNU time.
+
+    (wait4 from Python would count the Python parent's pages copied at fork.)
+    """
+    with tempfile.NamedTemporaryFile("r") as stats:
         proc = subprocess.run(["/usr/bin/time", "-o", stats.name, "-f", "%M"] + argv,
-                              stdout=out, stderr=subprocess.PIPE, env=env)
-        elapsed = time.perf_counter() - start
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
         fields = stats.read().split()
-    if stdout_path:
-        out.close()
     if proc.returncode != 0:
         sys.exit(f"command failed: {' '.join(argv)}\n{proc.stderr.decode(errors='replace')}")
-    return elapsed, int(fields[-1])
+    return int(fields[-1])
 
 
 def gen_workloads(d):
@@ -69,8 +85,11 @@ def gen_workloads(d):
 
 def main():
     quick = "--quick" in sys.argv
-    subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "sops-cli"], cwd=ROOT, check=True)
-    rsops = os.path.join(ROOT, "target/release/rsops")
+    rsops = subprocess.run([os.path.join(ROOT, "scripts/build-release")],
+                           stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+    subprocess.run(["cargo", "build", "--quiet", "--release", "--locked", "-p", "sops-cli"],
+                   cwd=ROOT, check=True)
+    plain = os.path.join(ROOT, "target/release/rsops")
     sops = os.environ.get("RSOPS_REFERENCE_SOPS") or subprocess.run(
         [os.path.join(ROOT, "scripts/setup-test-tools")], capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -80,27 +99,38 @@ def main():
               f"{'sops RSS':>11}{'rsops RSS':>11}{'file':>10}")
         for name, (path, nvalues) in files.items():
             size = os.path.getsize(path)
-            runs = 1 if (quick or size > 1_000_000) else 7
+            if size > 1_000_000:
+                runs = 1 if quick else 3
+            else:
+                runs = 5 if quick else 41
             ext = os.path.splitext(path)[1]
+            tools = [("sops", sops), ("rsops", rsops)]
+            if size <= 1_000_000 and plain != rsops:
+                tools.append(("plain", plain))
             results = {}
-            for tool, exe in (("sops", sops), ("rsops", rsops)):
+            for tool, exe in tools:
                 enc_path = os.path.join(d, f"{tool}.enc{ext}")
-                enc_t, dec_t, enc_m, dec_m = [], [], 0, 0
-                for _ in range(runs):
-                    t, m = run([exe, "encrypt", "--age", RECIPIENT, path], enc_path)
-                    enc_t.append(t); enc_m = max(enc_m, m)
-                    t, m = run([exe, "decrypt", enc_path])
-                    dec_t.append(t); dec_m = max(dec_m, m)
-                results[tool] = {"encrypt": (statistics.median(enc_t), enc_m),
-                                 "decrypt": (statistics.median(dec_t), dec_m)}
+                enc = [exe, "encrypt", "--age", RECIPIENT, path]
+                dec = [exe, "decrypt", enc_path]
+                enc_t = wall(enc, runs, enc_path)
+                dec_t = wall(dec, runs)
+                results[tool] = {"encrypt": (enc_t, peak_rss(enc)),
+                                 "decrypt": (dec_t, peak_rss(dec))}
             for op in ("encrypt", "decrypt"):
                 (st, sm), (rt, rm) = results["sops"][op], results["rsops"][op]
-                print(f"{name:<22}{op:<9}{st*1000:>8.0f}ms{rt*1000:>8.0f}ms{st/rt:>8.1f}x"
+                print(f"{name:<22}{op:<9}{st*1000:>8.1f}ms{rt*1000:>8.1f}ms{st/rt:>8.1f}x"
                       f"{sm/1024:>9.1f}MB{rm/1024:>9.1f}MB{size/1e6:>8.1f}MB")
+                if "plain" in results:
+                    pt = results["plain"][op][0]
+                    print(f"{'':<22}{'':<9}plain `cargo build --release` binary: {pt*1000:.1f} ms, "
+                          f"{st/pt:.1f}x")
                 if nvalues >= 1000:
+                    enc_size = os.path.getsize(os.path.join(d, f"rsops.enc{ext}"))
+                    inputs = (f" ({rm*1024/enc_size:.2f}x the encrypted input)"
+                              if op == "decrypt" else "")
                     print(f"{'':<22}{'':<9}per value: sops {st/nvalues*1e6:.1f} us, "
                           f"rsops {rt/nvalues*1e6:.2f} us; rsops peak memory = "
-                          f"{rm*1024/size:.2f}x the file size")
+                          f"{rm*1024/size:.2f}x the file size{inputs}")
 
 
 if __name__ == "__main__":

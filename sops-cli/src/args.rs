@@ -1,8 +1,9 @@
 //! Raw command-line arguments (clap derive only; resolution happens in the commands).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
 /// rsops: encrypted files in Git, compatible with sops.
 #[derive(Debug, Parser)]
@@ -35,6 +36,56 @@ pub struct Cli {
     /// Legacy-form options.
     #[command(flatten)]
     pub op: OpArgs,
+    /// Options every subcommand takes.
+    #[command(flatten)]
+    pub global: Global,
+}
+
+/// The subcommand names, for [`hoist_globals`] (a test checks them against clap's).
+const SUBCOMMANDS: &[&str] = &[
+    "encrypt",
+    "decrypt",
+    "edit",
+    "exec-env",
+    "exec-file",
+    "set",
+    "unset",
+    "rotate",
+    "updatekeys",
+    "groups",
+    "completion",
+    "man",
+    "git",
+    "filestatus",
+    "help",
+];
+
+/// Moves global options written before a subcommand (`rsops --config c.yaml decrypt f`) to
+/// after its name, where clap takes them: before it, they would count as legacy-form flags,
+/// which exclude subcommands.
+fn hoist_globals(mut argv: Vec<OsString>) -> Vec<OsString> {
+    let mut i = 1;
+    while let Some(arg) = argv.get(i).and_then(|a| a.to_str()) {
+        match arg {
+            "--config" => i += 2,
+            "--verbose" | "--disable-version-check" => i += 1,
+            a if a.starts_with("--config=") => i += 1,
+            _ => break,
+        }
+    }
+    let is_subcommand = argv
+        .get(i)
+        .and_then(|a| a.to_str())
+        .is_some_and(|a| SUBCOMMANDS.contains(&a));
+    if i > 1 && is_subcommand {
+        argv[1..=i].rotate_right(1);
+    }
+    argv
+}
+
+/// Options every subcommand takes.
+#[derive(Args, Debug, Default, PartialEq)]
+pub struct Global {
     /// Path to the .sops.yaml config file (disables the search from the working directory).
     #[arg(long, env = "SOPS_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -44,6 +95,80 @@ pub struct Cli {
     /// Do not check for newer versions (rsops never does; accepted for compatibility).
     #[arg(long, env = "SOPS_DISABLE_VERSION_CHECK", global = true)]
     pub disable_version_check: bool,
+}
+
+impl Cli {
+    /// Parses the process's arguments.
+    ///
+    /// Global options may come before the subcommand, as with sops (`--config FILE decrypt`).
+    ///
+    /// Building the definitions of every subcommand and legacy flag is a large part of what a
+    /// small call costs, so the common subcommands are parsed with only their own definitions.
+    /// Anything unusual (help, version, the legacy form, an error) goes through the full
+    /// parser, so help and error messages are clap's usual ones.
+    pub fn parse_args() -> Result<Self, clap::Error> {
+        let argv = hoist_globals(std::env::args_os().collect());
+        if let Some(cli) = Self::parse_common(&argv) {
+            return Ok(cli);
+        }
+        Self::try_parse_from(argv)
+    }
+
+    /// The reduced parse of [`Cli::parse_args`] (after [`hoist_globals`]); `None` sends the
+    /// call to the full parser.
+    fn parse_common(argv: &[OsString]) -> Option<Self> {
+        type Build = fn(clap::Command) -> clap::Command;
+        type Take = fn(&ArgMatches) -> Result<Command, clap::Error>;
+        let name = argv.get(1)?.to_str()?;
+        if argv[2..].iter().any(|a| {
+            matches!(
+                a.to_str(),
+                None | Some("-h" | "--help" | "-V" | "--version" | "help")
+            )
+        }) {
+            return None;
+        }
+        let (name, build, take): (&str, Build, Take) = match name {
+            "encrypt" => ("encrypt", OpArgs::augment_args, |m| {
+                OpArgs::from_arg_matches(m).map(Command::Encrypt)
+            }),
+            "decrypt" => ("decrypt", OpArgs::augment_args, |m| {
+                OpArgs::from_arg_matches(m).map(Command::Decrypt)
+            }),
+            "exec-env" => ("exec-env", crate::cmd::exec::Args::augment_args, |m| {
+                crate::cmd::exec::Args::from_arg_matches(m).map(Command::ExecEnv)
+            }),
+            "exec-file" => ("exec-file", crate::cmd::exec::FileArgs::augment_args, |m| {
+                crate::cmd::exec::FileArgs::from_arg_matches(m).map(Command::ExecFile)
+            }),
+            "set" => ("set", crate::cmd::set::Args::augment_args, |m| {
+                crate::cmd::set::Args::from_arg_matches(m).map(Command::Set)
+            }),
+            "unset" => ("unset", crate::cmd::set::Args::augment_args, |m| {
+                crate::cmd::set::Args::from_arg_matches(m).map(Command::Unset)
+            }),
+            "filestatus" => (
+                "filestatus",
+                crate::cmd::filestatus::Args::augment_args,
+                |m| crate::cmd::filestatus::Args::from_arg_matches(m).map(Command::Filestatus),
+            ),
+            _ => return None,
+        };
+        let cmd = Global::augment_args(clap::Command::new("rsops"))
+            .subcommand(build(clap::Command::new(name)));
+        let matches = cmd.try_get_matches_from(argv).ok()?;
+        let (_, sub) = matches.subcommand()?;
+        Some(Self {
+            command: Some(take(sub).ok()?),
+            encrypt: false,
+            decrypt: false,
+            rotate: false,
+            set: None,
+            keys: crate::cmd::rotate::KeyChanges::default(),
+            op: OpArgs::default(),
+            global: Global::from_arg_matches(&matches).ok()?,
+        })
+    }
 }
 
 /// Subcommands.
@@ -172,4 +297,136 @@ pub struct OpArgs {
     /// Order in which key types are tried, comma separated (default: age,pgp).
     #[arg(long = "decryption-order", env = "SOPS_DECRYPTION_ORDER")]
     pub decryption_order: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full(argv: &[&str]) -> String {
+        let argv = hoist_globals(argv.iter().map(OsString::from).collect());
+        let cli = Cli::try_parse_from(argv).unwrap();
+        format!("{:?} {:?}", cli.command, cli.global)
+    }
+
+    fn reduced(argv: &[&str]) -> Option<String> {
+        let argv = hoist_globals(argv.iter().map(OsString::from).collect());
+        Cli::parse_common(&argv).map(|cli| format!("{:?} {:?}", cli.command, cli.global))
+    }
+
+    #[test]
+    fn subcommand_names_are_clap_s() {
+        use clap::CommandFactory;
+        let mut names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .collect();
+        names.push("help".to_owned());
+        assert_eq!(names, SUBCOMMANDS);
+    }
+
+    #[test]
+    fn globals_before_the_subcommand_move_after_it() {
+        let hoisted = |argv: &[&str]| -> Vec<String> {
+            hoist_globals(argv.iter().map(OsString::from).collect())
+                .into_iter()
+                .map(|a| a.into_string().unwrap())
+                .collect()
+        };
+        assert_eq!(
+            hoisted(&["rsops", "--config", "c", "--verbose", "rotate", "-i", "f"]),
+            ["rsops", "rotate", "--config", "c", "--verbose", "-i", "f"]
+        );
+        assert_eq!(
+            hoisted(&["rsops", "--config=c", "-d", "f"]),
+            ["rsops", "--config=c", "-d", "f"]
+        );
+        assert_eq!(
+            hoisted(&["rsops", "--config", "decrypt"]),
+            ["rsops", "--config", "decrypt"]
+        );
+        let full = Cli::try_parse_from(hoisted(&["rsops", "--config", "c", "rotate", "f"]));
+        assert_eq!(full.unwrap().global.config, Some(PathBuf::from("c")));
+    }
+
+    #[test]
+    fn the_reduced_parse_agrees_with_the_full_one() {
+        let cases: &[&[&str]] = &[
+            &["rsops", "decrypt", "f.yaml"],
+            &[
+                "rsops",
+                "decrypt",
+                "--extract",
+                "[\"a\"]",
+                "--ignore-mac",
+                "f.yaml",
+            ],
+            &["rsops", "--config", "c.yaml", "decrypt", "-i", "f.yaml"],
+            &[
+                "rsops",
+                "--config=c.yaml",
+                "--verbose",
+                "encrypt",
+                "--age",
+                "age1x",
+                "f",
+            ],
+            &[
+                "rsops",
+                "encrypt",
+                "f.json",
+                "--config",
+                "c.yaml",
+                "--disable-version-check",
+            ],
+            &[
+                "rsops",
+                "encrypt",
+                "--output",
+                "o",
+                "--input-type",
+                "json",
+                "--indent",
+                "2",
+            ],
+            &["rsops", "exec-env", "f.yaml", "env", "--user", "nobody"],
+            &[
+                "rsops",
+                "exec-file",
+                "--no-fifo",
+                "--filename",
+                "x.yaml",
+                "f",
+                "cat {}",
+            ],
+            &["rsops", "set", "f.yaml", "[\"a\"]", "\"b\""],
+            &["rsops", "set", "--value-stdin", "f.yaml", "[\"a\"]"],
+            &["rsops", "unset", "--idempotent", "f.yaml", "[\"a\"]"],
+            &["rsops", "filestatus", "f.yaml"],
+            &["rsops", "decrypt"],
+        ];
+        for argv in cases {
+            assert_eq!(
+                reduced(argv).as_deref(),
+                Some(full(argv).as_str()),
+                "{argv:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unusual_calls_go_to_the_full_parser() {
+        for argv in [
+            &["rsops", "-d", "f.yaml"][..],
+            &["rsops", "decrypt", "--help"],
+            &["rsops", "decrypt", "--no-such-flag", "f"],
+            &["rsops", "--version"],
+            &["rsops", "rotate", "-i", "f"],
+            &["rsops", "git", "clean", "f"],
+            &["rsops", "--config"],
+            &["rsops"],
+        ] {
+            assert_eq!(reduced(argv), None, "{argv:?}");
+        }
+    }
 }

@@ -10,13 +10,11 @@ mod io;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::args::{Cli, Command};
 use crate::error::CliError;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args() {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };
@@ -52,7 +50,7 @@ fn report(e: &CliError) -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<(), CliError> {
-    let config = cli.config.as_deref();
+    let config = cli.global.config.as_deref();
     match &cli.command {
         Some(Command::Encrypt(a)) => cmd::encrypt::run(a, config),
         Some(Command::Decrypt(a)) => cmd::decrypt::run(a, config),

@@ -816,3 +816,43 @@ fn edit_show_master_keys_matches_sops() {
         "a: 1\nb: three\n"
     );
 }
+
+#[test]
+fn global_options_before_the_subcommand_work_like_sops() {
+    let env = Env::new();
+    std::fs::write(
+        env.path("other.yaml"),
+        format!("creation_rules:\n  - age: {AGE2}\n"),
+    )
+    .unwrap();
+    std::fs::write(env.path("f.yaml"), "a: 1\n").unwrap();
+    for args in [
+        &["--config", "other.yaml", "encrypt", "f.yaml"][..],
+        &["--verbose", "--config=other.yaml", "encrypt", "f.yaml"],
+    ] {
+        let s = env.run(&env.sops.clone(), &[], args);
+        let r = env.run(&rsops(), &[], args);
+        assert_eq!(
+            s.status.code(),
+            r.status.code(),
+            "{args:?}\nsops: {}\nrsops: {}",
+            describe(&s),
+            describe(&r)
+        );
+        assert!(r.status.success(), "{}", describe(&r));
+        // The creation rule of the config named before the subcommand was used.
+        assert!(String::from_utf8_lossy(&r.stdout).contains(AGE2));
+    }
+    // rotate takes the full parser; the options move the same way.
+    let (a, b) = env.pair("g.yaml", "b: 2\n");
+    let args = [
+        "--config",
+        "other.yaml",
+        "rotate",
+        "-i",
+        "--add-age",
+        AGE2,
+        "FILE",
+    ];
+    same_outcome(&env, &a, &b, &args, "rotate after --config");
+}

@@ -109,13 +109,13 @@ impl<'a> Parts<'a> {
             .ok_or(CipherError::NotEncrypted)?;
         let close = rest.rfind(']').ok_or(CipherError::NotEncrypted)?;
         let body = &rest[..close];
-        let type_at = body.rfind(",type:").ok_or(CipherError::NotEncrypted)?;
+        let type_at = rfind(body, b",type:").ok_or(CipherError::NotEncrypted)?;
         let datatype = &body[type_at + 6..];
         let body = &body[..type_at];
-        let tag_at = body.rfind(",tag:").ok_or(CipherError::NotEncrypted)?;
+        let tag_at = rfind(body, b",tag:").ok_or(CipherError::NotEncrypted)?;
         let tag = &body[tag_at + 5..];
         let body = &body[..tag_at];
-        let iv_at = body.rfind(",iv:").ok_or(CipherError::NotEncrypted)?;
+        let iv_at = rfind(body, b",iv:").ok_or(CipherError::NotEncrypted)?;
         let iv = &body[iv_at + 4..];
         let data = &body[..iv_at];
         if data.is_empty() || iv.is_empty() || tag.is_empty() || datatype.is_empty() {
@@ -127,6 +127,20 @@ impl<'a> Parts<'a> {
             tag,
             datatype,
         })
+    }
+}
+
+/// The last occurrence of a short ASCII `needle` in `hay`. The separators sit near the end of
+/// a value, so a backward scan beats `str::rfind`'s searcher set-up, which dominated here.
+fn rfind(hay: &str, needle: &[u8]) -> Option<usize> {
+    let h = hay.as_bytes();
+    let last = needle.len().checked_sub(1)?;
+    let mut i = h.len().checked_sub(last + 1)?;
+    loop {
+        if h[i + last] == needle[last] && &h[i..=i + last] == needle {
+            return Some(i);
+        }
+        i = i.checked_sub(1)?;
     }
 }
 
@@ -523,6 +537,15 @@ pub(crate) fn parse_go_bool(s: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn separators_are_found_from_the_end() {
+        assert_eq!(rfind("a,iv:b,iv:c", b",iv:"), Some(6));
+        assert_eq!(rfind(",iv:", b",iv:"), Some(0));
+        assert_eq!(rfind("iv:", b",iv:"), None);
+        assert_eq!(rfind("", b",iv:"), None);
+        assert_eq!(rfind("é,tag:x", b",tag:"), Some(2));
+    }
 
     fn vector_key() -> DataKey {
         let mut k = [0u8; 32];

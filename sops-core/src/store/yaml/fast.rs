@@ -71,7 +71,7 @@ impl Line<'_> {
 
 /// Scans `src` (split into `lines`); `None` when it is outside the subset.
 pub(super) fn scan<'a>(src: &'a str, lines: &[&'a str]) -> Option<Events<'a>> {
-    if src.contains(['\r', '\t', '\u{feff}', '\u{85}', '\u{2028}', '\u{2029}']) {
+    if has_unusual_chars(src) {
         return None;
     }
     // The literal scanner relies on a final line break (the last split piece is empty).
@@ -582,6 +582,37 @@ fn quoted_close(s: &str, m: usize, q: u8) -> Option<usize> {
     None
 }
 
+/// Whether `src` holds a character the subset leaves to saphyr: `\r`, a tab, a BOM, or a
+/// Unicode line break (U+0085, U+2028, U+2029).
+fn has_unusual_chars(src: &str) -> bool {
+    // A cheap pass over the bytes first (it vectorises): `\r`, a tab, or any non-ASCII byte.
+    let suspect = src.as_bytes().chunks(64).any(|chunk| {
+        chunk.iter().fold(false, |acc, &b| {
+            acc | (b == b'\r') | (b == b'\t') | (b >= 0x80)
+        })
+    });
+    suspect && src.contains(['\r', '\t', '\u{feff}', '\u{85}', '\u{2028}', '\u{2029}'])
+}
+
+/// Eight copies of byte `b`.
+const fn splat(b: u8) -> u64 {
+    u64::from_ne_bytes([b; 8])
+}
+
+/// Whether any of the eight bytes in `x` is one the plain-scalar scan must look at: a space
+/// or control character (below 0x21), `#`, `:` or DEL. Exact (no false negatives), so a
+/// chunk without one can be skipped whole.
+fn has_special_byte(x: u64) -> bool {
+    const LOW: u64 = splat(0x01);
+    const HIGH: u64 = splat(0x80);
+    let has_zero = |v: u64| v.wrapping_sub(LOW) & !v & HIGH != 0;
+    let below_0x21 = x.wrapping_sub(splat(0x21)) & !x & HIGH != 0;
+    below_0x21
+        || has_zero(x ^ splat(b'#'))
+        || has_zero(x ^ splat(b':'))
+        || has_zero(x ^ splat(0x7f))
+}
+
 /// The scalar starting at byte `m` and ending before byte `limit` (a key's `:` or the line
 /// end): its text, style and end byte. `None` for anything outside the subset.
 fn scalar_at(s: &str, m: usize, limit: usize) -> Option<(Cow<'_, str>, ScalarStyle, usize)> {
@@ -616,6 +647,15 @@ fn scalar_at(s: &str, m: usize, limit: usize) -> Option<(Cow<'_, str>, ScalarSty
             let mut i = m;
             let mut end = m;
             while i < limit {
+                // Eight ordinary bytes at once (most of an `ENC[...]` value is base64).
+                if let Some(chunk) = b.get(i..i + 8).filter(|_| i + 8 <= limit) {
+                    let x = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
+                    if !has_special_byte(x) {
+                        i += 8;
+                        end = i;
+                        continue;
+                    }
+                }
                 match b[i] {
                     b'#' if i > m && b[i - 1] == b' ' => break,
                     b':' if matches!(b.get(i + 1), None | Some(b' ')) => return None,
@@ -687,4 +727,34 @@ fn unescape_double(raw: &str) -> Option<Cow<'_, str>> {
         });
     }
     Some(Cow::Owned(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_bytes_are_found_in_every_position() {
+        let special = |b: u8| b < 0x21 || b == b'#' || b == b':' || b == 0x7f;
+        for pos in 0..8 {
+            for b in 0..=255u8 {
+                let mut chunk = *b"abcdefgh";
+                chunk[pos] = b;
+                assert_eq!(
+                    has_special_byte(u64::from_ne_bytes(chunk)),
+                    special(b),
+                    "byte {b:#04x} at {pos}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unusual_characters_are_found() {
+        assert!(!has_unusual_chars("a: b\nc: é\n"));
+        for bad in ["\r", "\t", "\u{feff}", "\u{85}", "\u{2028}", "\u{2029}"] {
+            let text = format!("{}{bad}{}", "x".repeat(70), "y".repeat(70));
+            assert!(has_unusual_chars(&text), "{bad:?}");
+        }
+    }
 }

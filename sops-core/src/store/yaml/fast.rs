@@ -21,6 +21,18 @@ type Pos = (usize, usize);
 /// The events of one input, or `None` when the input is outside the subset.
 pub(super) type Events<'a> = Vec<(Event<'a>, Span)>;
 
+/// Where the scanner's events go: a list, or straight into a tree builder.
+pub(super) trait Sink<'a> {
+    /// Takes the next event.
+    fn event(&mut self, ev: Event<'a>, span: Span);
+}
+
+impl<'a> Sink<'a> for Events<'a> {
+    fn event(&mut self, ev: Event<'a>, span: Span) {
+        self.push((ev, span));
+    }
+}
+
 fn span(a: Pos, b: Pos) -> Span {
     Span::new(Marker::new(0, a.0, a.1), Marker::new(0, b.0, b.1))
 }
@@ -46,8 +58,8 @@ enum Pending {
     Item(usize, usize),
 }
 
-struct Scan<'a> {
-    ev: Events<'a>,
+struct Scan<S> {
+    ev: S,
     stack: Vec<Blk>,
     pending: Pending,
 }
@@ -71,6 +83,12 @@ impl Line<'_> {
 
 /// Scans `src` (split into `lines`); `None` when it is outside the subset.
 pub(super) fn scan<'a>(src: &'a str, lines: &[&'a str]) -> Option<Events<'a>> {
+    scan_into(src, lines, Vec::with_capacity(lines.len() * 2 + 16))
+}
+
+/// [`scan`] into any sink; `None` when the input is outside the subset (the sink may have
+/// taken some events by then).
+pub(super) fn scan_into<'a, S: Sink<'a>>(src: &'a str, lines: &[&'a str], sink: S) -> Option<S> {
     if has_unusual_chars(src) {
         return None;
     }
@@ -79,11 +97,11 @@ pub(super) fn scan<'a>(src: &'a str, lines: &[&'a str]) -> Option<Events<'a>> {
         return None;
     }
     let mut s = Scan {
-        ev: Vec::with_capacity(lines.len() * 2 + 16),
+        ev: sink,
         stack: Vec::new(),
         pending: Pending::None,
     };
-    s.ev.push((Event::StreamStart, at((1, 0))));
+    s.ev.event(Event::StreamStart, at((1, 0)));
     let eof = (lines.len(), lines.last().map_or(0, |l| l.chars().count()));
     // Document state: None before any document, Some(false) inside one without a root yet.
     let mut in_doc = false;
@@ -112,16 +130,16 @@ pub(super) fn scan<'a>(src: &'a str, lines: &[&'a str]) -> Option<Events<'a>> {
                     return None;
                 }
                 s.close_all((no, 0))?;
-                s.ev.push((Event::DocumentEnd, span((no, 0), (no, 3))));
+                s.ev.event(Event::DocumentEnd, span((no, 0), (no, 3)));
             }
-            s.ev.push((Event::DocumentStart(true), span((no, 0), (no, 3))));
+            s.ev.event(Event::DocumentStart(true), span((no, 0), (no, 3)));
             in_doc = true;
             has_root = false;
             i += 1;
             continue;
         }
         if !in_doc {
-            s.ev.push((Event::DocumentStart(false), at((no, n))));
+            s.ev.event(Event::DocumentStart(false), at((no, n)));
             in_doc = true;
         }
         if !has_root {
@@ -131,7 +149,7 @@ pub(super) fn scan<'a>(src: &'a str, lines: &[&'a str]) -> Option<Events<'a>> {
             }
             has_root = true;
             s.stack.push(Blk::Map(0));
-            s.ev.push((Event::MappingStart(0, None), at((no, 0))));
+            s.ev.event(Event::MappingStart(0, None), at((no, 0)));
             i = s.key_line(lines, &line, 0, i)?;
             continue;
         }
@@ -141,18 +159,18 @@ pub(super) fn scan<'a>(src: &'a str, lines: &[&'a str]) -> Option<Events<'a>> {
         return None;
     }
     s.close_all(eof)?;
-    s.ev.push((Event::DocumentEnd, at(eof)));
-    s.ev.push((Event::StreamEnd, at(eof)));
+    s.ev.event(Event::DocumentEnd, at(eof));
+    s.ev.event(Event::StreamEnd, at(eof));
     Some(s.ev)
 }
 
-impl<'a> Scan<'a> {
+impl<'a, S: Sink<'a>> Scan<S> {
     /// Emits the empty value of a pending key or dash.
     fn flush_pending(&mut self) {
         match std::mem::replace(&mut self.pending, Pending::None) {
             Pending::None => {}
-            Pending::Value(_, colon) => self.ev.push((empty(), at(colon))),
-            Pending::Item(col, line) => self.ev.push((empty(), at((line, col + 1)))),
+            Pending::Value(_, colon) => self.ev.event(empty(), at(colon)),
+            Pending::Item(col, line) => self.ev.event(empty(), at((line, col + 1))),
         }
     }
 
@@ -163,7 +181,7 @@ impl<'a> Scan<'a> {
         }
         self.flush_pending();
         while let Some(b) = self.stack.pop() {
-            self.ev.push((end_of(b), at(p)));
+            self.ev.event(end_of(b), at(p));
         }
         Some(())
     }
@@ -173,7 +191,7 @@ impl<'a> Scan<'a> {
             return None;
         }
         self.stack.push(b);
-        self.ev.push((ev, at(p)));
+        self.ev.event(ev, at(p));
         Some(())
     }
 
@@ -236,7 +254,7 @@ impl<'a> Scan<'a> {
                 break;
             }
             self.stack.pop();
-            self.ev.push((end_of(b), at(p)));
+            self.ev.event(end_of(b), at(p));
         }
         match self.stack.last() {
             Some(Blk::Map(c)) if *c == n && !dash => self.key_line(lines, line, n, i),
@@ -310,10 +328,10 @@ impl<'a> Scan<'a> {
     ) -> Option<usize> {
         let (text, style, end) = scalar_at(line.text, m, colon)?;
         let start = (line.no, line.col(m));
-        self.ev.push((
+        self.ev.event(
             Event::Scalar(text, style, 0, None),
             span(start, (line.no, line.col(end))),
-        ));
+        );
         let map_col = start.1;
         let v = skip_spaces(line.text, colon + 1);
         if v == line.text.len() || line.text.as_bytes()[v] == b'#' {
@@ -344,7 +362,7 @@ impl<'a> Scan<'a> {
             if self.stack.len() >= MAX_DEPTH {
                 return None;
             }
-            self.ev.push((open, span((line.no, c), (line.no, c + 1))));
+            self.ev.event(open, span((line.no, c), (line.no, c + 1)));
             // As for quoted scalars, saphyr's span of the closing bracket runs over a trailing
             // comment to the line end.
             let close_end = if line.text[v + 2..].trim_start_matches(' ').is_empty() {
@@ -353,7 +371,7 @@ impl<'a> Scan<'a> {
                 line.col(line.text.len())
             };
             self.ev
-                .push((close, span((line.no, c + 1), (line.no, close_end))));
+                .event(close, span((line.no, c + 1), (line.no, close_end)));
             return Some(i + 1);
         }
         if b[v] == b'|' {
@@ -372,10 +390,10 @@ impl<'a> Scan<'a> {
                 e = line.text.len();
             }
         }
-        self.ev.push((
+        self.ev.event(
             Event::Scalar(text, style, 0, None),
             span((line.no, line.col(v)), (line.no, line.col(e))),
-        ));
+        );
         Some(i + 1)
     }
 
@@ -468,10 +486,10 @@ impl<'a> Scan<'a> {
             _ => out.push('\n'),
         }
         let end = (k + 1, end_col).min((lines.len(), 0));
-        self.ev.push((
+        self.ev.event(
             Event::Scalar(Cow::Owned(out), ScalarStyle::Literal, 0, None),
             span(start, end),
-        ));
+        );
         Some(k)
     }
 }

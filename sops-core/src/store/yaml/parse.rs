@@ -150,6 +150,12 @@ struct Builder<'s> {
     /// The end of the last content event.
     last_end: Pos,
     lines: Vec<&'s str>,
+    /// The documents finished so far.
+    tree: Tree,
+    /// The root of the current document, once complete.
+    doc_root: Option<Value>,
+    /// Comments of the current document outside any collection.
+    doc_comments: Vec<String>,
 }
 
 fn loc(e: StoreError, p: Pos) -> StoreError {
@@ -174,6 +180,15 @@ pub(crate) fn parse_with(input: &[u8], fast: bool) -> Result<Tree, StoreError> {
     let src = src.strip_prefix('\u{FEFF}').unwrap_or(src);
     check_printable(src)?;
     let lines: Vec<&str> = src.split('\n').collect();
+    let mut fast = fast;
+    if fast && !src.contains('#') {
+        match parse_direct(src, &lines) {
+            Some(Some(tree)) => return Ok(tree),
+            // The same scanner would stop at the same place again.
+            None => fast = false,
+            Some(None) => {}
+        }
+    }
     if fast && let Some(events) = super::fast::scan(src, &lines) {
         return build(src, lines, events, None);
     }
@@ -322,12 +337,14 @@ fn rewrite_comment_only_flows(lines: &[&str]) -> Option<FlowFix> {
 /// unusual keys, other flow content) is left to saphyr as is.
 fn comment_only_opener(line: &str, open: u8) -> Option<(usize, usize)> {
     let b = line.as_bytes();
-    let at = b.iter().position(|&c| c == open)?;
-    let rest = line[at + 1..].trim_end_matches('\r');
-    let rest_t = rest.trim_start_matches(' ');
-    if !(rest_t.is_empty() || (rest_t.starts_with('#') && rest_t.len() < rest.len())) {
-        return None;
-    }
+    // The bracket is the first `open` with nothing but an optional comment after it (the key
+    // before it may hold brackets too: `a[b: [`).
+    let only_comment_after = |at: usize| {
+        let rest = line[at + 1..].trim_end_matches('\r');
+        let rest_t = rest.trim_start_matches(' ');
+        rest_t.is_empty() || (rest_t.starts_with('#') && rest_t.len() < rest.len())
+    };
+    let at = (0..b.len()).find(|&at| b[at] == open && only_comment_after(at))?;
     // The owner: a key before the bracket, else the last dash, else the document (column 0).
     let mut i = 0;
     let mut owner = 0;
@@ -345,19 +362,19 @@ fn comment_only_opener(line: &str, open: u8) -> Option<(usize, usize)> {
         let key = line[i..at].trim_end_matches(' ');
         let name = &key[..key.len().saturating_sub(1)];
         // A plain key: YAML's indicators are special only as its first character (`#` after a
-        // space, `:` before one); flow indicators and tabs are refused anywhere. (`e@pty` and
-        // `em:pty` are fine keys; found by fuzzing.)
+        // space, `:` before one), and in block context flow indicators may follow it; tabs
+        // are refused anywhere. (`e@pty`, `em:pty` and `inne,` are fine keys; found by
+        // fuzzing.)
         let plain_key = key.len() >= 2
             && key.ends_with(':')
             && key.len() < at - i
             && !name.starts_with([
-                '&', '*', '!', '|', '>', '"', '\'', '%', '@', '`', '?', '#', '-',
+                '&', '*', '!', '|', '>', '"', '\'', '%', '@', '`', '?', '#', '-', '{', '}', '[',
+                ']', ',',
             ])
             && !name.contains(" #")
             && !name.contains(": ")
-            && !name
-                .bytes()
-                .any(|c| matches!(c, b'{' | b'}' | b'[' | b']' | b',' | b'\t'));
+            && !name.contains('\t');
         if !plain_key || !line[i..at].is_ascii() {
             return None;
         }
@@ -443,19 +460,43 @@ fn build<'s>(
     // 2. Comments.
     let comments = scan_comments(src, &lines, &events, fix);
     // 3. Build.
-    let mut b = Builder {
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        expanded: 0,
-        pending_open: Vec::new(),
-        doc_index: 0,
-        last_content_line: 0,
-        last_was_key: false,
-        last_closed_flow: None,
-        last_end: (1, 0),
-        lines,
+    Builder::new(lines).run(&mut events, comments)
+}
+
+/// The fast scanner's events fed straight into a builder, for input without comments: no
+/// event list is kept (for a big file it is larger than the file). `failed` records a build
+/// error; the caller then parses again the usual way, which reports it.
+struct Direct<'b, 's> {
+    builder: &'b mut Builder<'s>,
+    failed: bool,
+}
+
+impl<'s> super::fast::Sink<'s> for Direct<'_, 's> {
+    fn event(&mut self, mut ev: Event<'s>, span: Span) {
+        if self.failed {
+            return;
+        }
+        let text = match &mut ev {
+            Event::Scalar(t, ..) => std::mem::take(t).into_owned(),
+            _ => String::new(),
+        };
+        self.failed = self.builder.step(&ev, &span, text).is_err();
+    }
+}
+
+/// Parses comment-free input in the fast subset without an event list: `None` when the input
+/// is outside the subset, `Some(None)` when building failed (the event path reports why).
+fn parse_direct(src: &str, lines: &[&str]) -> Option<Option<Tree>> {
+    let mut builder = Builder::new(lines.to_vec());
+    let sink = Direct {
+        builder: &mut builder,
+        failed: false,
     };
-    b.run(&mut events, comments)
+    let done = super::fast::scan_into(src, lines, sink)?;
+    if done.failed {
+        return Some(None);
+    }
+    Some(Some(std::mem::take(&mut builder.tree)))
 }
 
 fn line_of_byte(input: &[u8], at: usize) -> usize {
@@ -688,16 +729,31 @@ fn tag_name(tag: &Tag) -> String {
     }
 }
 
-impl Builder<'_> {
+impl<'s> Builder<'s> {
+    fn new(lines: Vec<&'s str>) -> Self {
+        Self {
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            expanded: 0,
+            pending_open: Vec::new(),
+            doc_index: 0,
+            last_content_line: 0,
+            last_was_key: false,
+            last_closed_flow: None,
+            last_end: (1, 0),
+            lines,
+            tree: Tree::default(),
+            doc_root: None,
+            doc_comments: Vec::new(),
+        }
+    }
+
     fn run(
         &mut self,
         events: &mut [(Event<'_>, Span)],
         comments: Vec<Comment>,
     ) -> Result<Tree, StoreError> {
-        let mut tree = Tree::default();
         let mut ci = 0usize;
-        let mut doc_root: Option<Value> = None;
-        let mut doc_comments: Vec<String> = Vec::new();
         for i in 0..events.len() {
             // A scalar's text moves into the tree (taken before the shared borrow below; the
             // look-ahead in `place_comment` only reads event kinds and spans).
@@ -710,6 +766,10 @@ impl Builder<'_> {
             // Flush the comments that precede this event. A block collection's end event is
             // positioned unreliably (before trailing comments for indentless sequences), so
             // comments up to the next real token are placed while the collection is open.
+            if ci == comments.len() {
+                self.step(ev, span, text)?;
+                continue;
+            }
             let is_block_end = |e: &Event<'_>, sp: &Span| {
                 matches!(e, Event::MappingEnd | Event::SequenceEnd) && sp.start == sp.end
             };
@@ -727,10 +787,19 @@ impl Builder<'_> {
             while ci < comments.len() && comments[ci].pos < limit {
                 let c = &comments[ci];
                 if !self.place_comment(c, events, i) {
-                    doc_comments.push(c.text.clone());
+                    self.doc_comments.push(c.text.clone());
                 }
                 ci += 1;
             }
+            self.step(ev, span, text)?;
+        }
+        Ok(std::mem::take(&mut self.tree))
+    }
+
+    /// Takes one event (`text`: a scalar's text, moved out of the event).
+    fn step(&mut self, ev: &Event<'_>, span: &Span, text: String) -> Result<(), StoreError> {
+        let start = pos_of(&span.start);
+        {
             self.last_closed_flow = None;
             if !matches!(ev, Event::MappingEnd | Event::SequenceEnd) || span.start != span.end {
                 let mut end = pos_of(&span.end);
@@ -749,20 +818,14 @@ impl Builder<'_> {
                 Event::StreamStart | Event::Nothing => {}
                 Event::StreamEnd => {}
                 Event::DocumentStart(_) => {
-                    doc_root = None;
+                    self.doc_root = None;
                     self.stack.clear();
                 }
                 Event::DocumentEnd => {
-                    // Remaining comments located before the next document belong to this one.
-                    let next_start = events
-                        .get(i + 1)
-                        .map(|(_, s)| pos_of(&s.start))
-                        .unwrap_or((usize::MAX, 0));
-                    let _ = next_start;
-                    let branch = match doc_root.take() {
+                    let branch = match self.doc_root.take() {
                         None => {
                             let mut b = Branch::new();
-                            for c in doc_comments.drain(..) {
+                            for c in self.doc_comments.drain(..) {
                                 b.push_comment(c);
                             }
                             for c in self.pending_open.drain(..) {
@@ -771,9 +834,9 @@ impl Builder<'_> {
                             b
                         }
                         Some(Value::Map(mut b)) => {
-                            if !doc_comments.is_empty() {
+                            if !self.doc_comments.is_empty() {
                                 let mut items: Vec<Item> =
-                                    doc_comments.drain(..).map(Item::Comment).collect();
+                                    self.doc_comments.drain(..).map(Item::Comment).collect();
                                 items.append(&mut b.items);
                                 b.items = items;
                             }
@@ -781,7 +844,7 @@ impl Builder<'_> {
                         }
                         Some(Value::Null) => {
                             let mut b = Branch::new();
-                            for c in doc_comments.drain(..) {
+                            for c in self.doc_comments.drain(..) {
                                 b.push_comment(c);
                             }
                             b
@@ -806,7 +869,7 @@ impl Builder<'_> {
                         }
                     };
                     self.doc_index += 1;
-                    tree.branches.push(branch);
+                    self.tree.branches.push(branch);
                 }
                 Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag) => {
                     let _ = tag;
@@ -873,13 +936,13 @@ impl Builder<'_> {
                             ..
                         } => (Value::List(items), anchor, flow),
                     };
-                    self.finish_value(value, anchor, start, &mut doc_root)?;
+                    self.finish_root(value, anchor, start)?;
                     self.last_closed_flow = if flow {
                         Some(pos_of(&span.end).0)
                     } else {
                         None
                     };
-                    continue;
+                    return Ok(());
                 }
                 Event::Scalar(_, style, anchor, tag) => {
                     let is_key =
@@ -895,14 +958,14 @@ impl Builder<'_> {
                         self.push_key(key, raw, start)?;
                         self.last_content_line = pos_of(&span.end).0;
                         self.last_was_key = true;
-                        continue;
+                        return Ok(());
                     }
                     let v =
                         scalar_value(text, *style, tag.as_deref()).map_err(|e| loc(e, start))?;
                     self.mark_item_start(start.0);
                     self.last_content_line = pos_of(&span.end).0;
                     self.last_was_key = false;
-                    self.finish_value(v, *anchor, start, &mut doc_root)?;
+                    self.finish_root(v, *anchor, start)?;
                 }
                 Event::Alias(id) => {
                     let Some((v, d)) = self.anchors.get(id) else {
@@ -937,16 +1000,24 @@ impl Builder<'_> {
                         };
                         self.push_key(k, None, start)?;
                         self.last_was_key = true;
-                        continue;
+                        return Ok(());
                     }
                     self.mark_item_start(start.0);
                     self.last_content_line = pos_of(&span.end).0;
                     self.last_was_key = false;
-                    self.finish_value(v, 0, start, &mut doc_root)?;
+                    self.finish_root(v, 0, start)?;
                 }
             }
         }
-        Ok(tree)
+        Ok(())
+    }
+
+    /// [`Builder::finish_value`] with the document root kept in the builder.
+    fn finish_root(&mut self, value: Value, anchor: usize, start: Pos) -> Result<(), StoreError> {
+        let mut root = self.doc_root.take();
+        let r = self.finish_value(value, anchor, start, &mut root);
+        self.doc_root = root;
+        r
     }
 
     /// The column of a collection: its first key, or for a block sequence its first dash

@@ -824,3 +824,50 @@ fn control_characters_are_refused_like_yaml_v3() {
     }
     assert!(parse("a: tab\tand é and \u{85} and 😀\n".as_bytes()).is_ok());
 }
+
+/// Comment-free input in the fast subset is built straight from the scanner (no event list);
+/// the result, or the error, must be exactly that of the event path and of saphyr.
+#[test]
+fn direct_build_matches_the_event_paths() {
+    let cases: &[&str] = &[
+        "a: 1\nb:\n    c: [x]\n    d: 'q'\n",
+        "a: 1\nb:\n    - x\n    - y: 2\n      z: \"w\"\nc: |\n    text\n",
+        "a: 1\na: 2\n",
+        "- a\n- b\n",
+        "a: {b: 1}\n",
+        "a: &x 1\nb: *x\n",
+        "---\na: 1\n---\nb: 2\n",
+        "a: b: c\n",
+    ];
+    for input in cases {
+        assert!(!input.contains('#'));
+        let direct = parse::parse_with(input.as_bytes(), true);
+        let slow = parse::parse_with(input.as_bytes(), false);
+        match (&direct, &slow) {
+            (Ok(a), Ok(b)) => assert!(same_tree(a, b), "{input:?}"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{input:?}"),
+            _ => panic!(
+                "{input:?}: direct {:?} / saphyr {:?}",
+                direct.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+                slow.as_ref().map(|_| ()).map_err(|e| e.to_string())
+            ),
+        }
+    }
+}
+
+/// Keys holding flow indicators own comment-only collections: sops writes them as `key: {`,
+/// the comments, `}`, and they must read back.
+#[test]
+fn comment_only_collections_under_keys_with_flow_indicators_read_back() {
+    let input =
+        std::fs::read(data_dir().join("regressions/flow-indicators-inside-keys.yaml")).unwrap();
+    let first = emit(&parse(&input).unwrap(), 4).unwrap();
+    let text = String::from_utf8(first.clone()).unwrap();
+    assert!(text.contains("    inne,: {\n"), "{text}");
+    assert!(text.contains("    br[ack]et: []\n"), "{text}");
+    let again = parse(&first).expect("emitted output parses");
+    let keys = shape(&again, false).join("\n");
+    for key in ["inne,", "br[ack]et", "cu}rl{y"] {
+        assert!(keys.contains(key), "{key} in {keys}");
+    }
+}

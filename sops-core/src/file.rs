@@ -14,6 +14,7 @@ use crate::cipher::{self, CipherError};
 use crate::data_key::DataKey;
 use crate::error::Error;
 use crate::keys::Keyring;
+use crate::mac_hasher::MacHasher;
 use crate::metadata::{EmptyList, KeyGroup, Metadata, MetadataError, SOPS_VERSION};
 use crate::rules::{self, CryptRule};
 use crate::store::{self, Format, StoreErrorKind, StoreOptions};
@@ -494,7 +495,7 @@ fn encrypt_tree(
     nonces: &NonceCache,
 ) -> Result<String, Error> {
     let rule = rules::effective(metadata.rule.as_ref());
-    let mut hasher = new_hasher(metadata);
+    let mut hasher = MacHasher::new(new_hasher(metadata));
     let mac_only = metadata.mac_only_encrypted;
     let mut cipher = cipher::ValueCipher::new(key);
     let mut walker = Walker::new(&rule, |v: &mut Value, leaf: walk::Leaf<'_>| {
@@ -542,7 +543,7 @@ fn decrypt_tree(
     mut nonces: Option<&mut NonceCache>,
 ) -> Result<String, Error> {
     let rule = rules::effective(metadata.rule.as_ref());
-    let mut hasher = new_hasher(metadata);
+    let mut hasher = MacHasher::new(new_hasher(metadata));
     let mac_only = metadata.mac_only_encrypted;
     let cipher = cipher::ValueCipher::new(key);
     let mut walker = Walker::new(&rule, |v: &mut Value, leaf: walk::Leaf<'_>| {

@@ -82,6 +82,7 @@ pub mod data_key;
 mod error;
 pub mod file;
 pub mod keys;
+mod mac_hasher;
 pub mod metadata;
 pub mod path;
 mod random;

@@ -209,18 +209,22 @@ pub(crate) fn parse_with(input: &[u8], fast: bool) -> Result<Tree, StoreError> {
 /// fuzzing: a NUL in a comment was read, then written back unreadable.
 fn check_printable(src: &str) -> Result<(), StoreError> {
     let ascii_ok = |b: u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e);
-    if src.bytes().all(ascii_ok) {
+    // One pass over the bytes; characters are decoded only from the first byte that is not
+    // printable ASCII (a character boundary, since every byte before it is ASCII).
+    let Some(from) = src.bytes().position(|b| !ascii_ok(b)) else {
         return Ok(());
-    }
-    for (i, c) in src.char_indices() {
+    };
+    for (i, c) in src[from..].char_indices() {
         let ok = matches!(
             u32::from(c),
             0x09 | 0x0a | 0x0d | 0x20..=0x7e | 0x85 | 0xa0..=0xd7ff | 0xe000..=0xfffd
                 | 0x10000..=0x10ffff
         );
         if !ok {
-            let line = src[..i].bytes().filter(|b| *b == b'\n').count() + 1;
-            let column = src[..i].rfind('\n').map_or(i, |n| i - n - 1) + 1;
+            let at = from + i;
+            let line_start = src[..at].rfind('\n').map_or(0, |n| n + 1);
+            let line = src[..line_start].bytes().filter(|b| *b == b'\n').count() + 1;
+            let column = src[line_start..at].chars().count() + 1;
             return Err(err(
                 StoreErrorKind::Syntax,
                 format!(

@@ -823,6 +823,10 @@ fn control_characters_are_refused_like_yaml_v3() {
         assert!(e.to_string().contains("control characters"), "{bad:?}: {e}");
     }
     assert!(parse("a: tab\tand é and \u{85} and 😀\n".as_bytes()).is_ok());
+    // The position counts characters, not bytes.
+    let e = parse("x: 1\nab: éé\u{1}\n".as_bytes()).unwrap_err();
+    let at = e.location.as_ref().map(|l| (l.line, l.column));
+    assert_eq!(at, Some((2, 7)), "{e}");
 }
 
 /// Comment-free input in the fast subset is built straight from the scanner (no event list);

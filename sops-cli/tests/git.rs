@@ -700,3 +700,36 @@ fn diff_only_mode_diffs_and_merges_encrypted_working_trees() {
         DB.replace("admin", "root").replace("5432", "6543")
     );
 }
+
+/// A rule whose Shamir threshold was raised above its number of groups: `updatekeys` and the
+/// filter would store the capped threshold, which the file has, so check accepts it instead of
+/// asking for an `updatekeys` that has nothing to do.
+#[test]
+fn check_accepts_the_threshold_updatekeys_would_store() {
+    let r = Repo::wired(&["age1", "age2"]);
+    let rule = |t: usize| {
+        format!(
+            "creation_rules:\n  - path_regex: ^secrets/.*\n    shamir_threshold: {t}\n    \
+             key_groups:\n      - age: [{AGE1}]\n      - age: [{AGE2}]\n"
+        )
+    };
+    r.write(".sops.yaml", &rule(2));
+    r.write("secrets/shared.yaml", "token: split-secret\n");
+    r.ok(&["add", "-A"]);
+    r.ok(&["commit", "-qm", "shared"]);
+    r.write(".sops.yaml", &rule(5));
+    r.ok(&["add", ".sops.yaml"]);
+    let out = r.rsops(&["git", "check"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    // A threshold `updatekeys` would change is still reported.
+    r.write(".sops.yaml", &rule(1));
+    r.ok(&["add", ".sops.yaml"]);
+    let out = r.rsops(&["git", "check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("shamir_threshold is 2 but .sops.yaml asks for 1"),
+        "{stdout}"
+    );
+    assert_no_plaintext(&r, &["split-secret"]);
+}

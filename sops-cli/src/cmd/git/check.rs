@@ -28,8 +28,12 @@ struct Problem {
     what: String,
 }
 
-/// Which of `paths` must be encrypted.
-fn protected(engine: &mut Engine, paths: &[String], cached: bool) -> Result<Vec<bool>, CliError> {
+/// Which of `paths` must be encrypted, and whether any of those has `filter=rsops`.
+fn protected(
+    engine: &mut Engine,
+    paths: &[String],
+    cached: bool,
+) -> Result<(Vec<bool>, bool), CliError> {
     let filters = engine.repo.attributes("filter", paths, cached)?;
     let diffs = engine.repo.attributes("diff", paths, cached)?;
     let mut out = Vec::with_capacity(paths.len());
@@ -50,7 +54,8 @@ fn protected(engine: &mut Engine, paths: &[String], cached: bool) -> Result<Vec<
         };
         out.push(by_attr || by_rule);
     }
-    Ok(out)
+    let filtered = filters.iter().zip(&out).any(|(f, m)| *m && f == "rsops");
+    Ok((out, filtered))
 }
 
 /// Checks one blob; `keys` also compares its key groups with the creation rule.
@@ -129,15 +134,14 @@ fn check_blob(
         ));
         return Ok(Some(msg));
     }
-    let threshold = |t: usize, groups: usize| if t == 0 { groups } else { t };
-    if want.len() > 1
-        && rule.shamir_threshold != 0
-        && threshold(rule.shamir_threshold, want.len())
-            != threshold(file.metadata.shamir_threshold, have.len())
-    {
+    // The threshold `updatekeys` and the filter would store (`threshold_for`), so check
+    // never reports what they consider up to date.
+    let threshold = rule.threshold_for(file.metadata.shamir_threshold);
+    if want.len() > 1 && threshold != file.metadata.shamir_threshold {
         return Ok(Some(format!(
-            "shamir_threshold is {} but .sops.yaml asks for {} (fix: rsops updatekeys {path})",
-            file.metadata.shamir_threshold, rule.shamir_threshold
+            "shamir_threshold is {} but .sops.yaml asks for {threshold} (fix: rsops updatekeys \
+             {path})",
+            file.metadata.shamir_threshold
         )));
     }
     Ok(None)
@@ -161,7 +165,7 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         .map(|(id, path, _)| (id, path))
         .collect();
     let paths: Vec<String> = entries.iter().map(|(_, p)| p.clone()).collect();
-    let marks = protected(&mut engine, &paths, true)?;
+    let (marks, filtered) = protected(&mut engine, &paths, true)?;
     let mut cat = CatFile::start(&engine.repo.root)?;
     let mut problems = Vec::new();
     let mut checked = 0usize;
@@ -184,14 +188,7 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
     if args.history {
         scanned = history(&mut engine, &mut cat, &mut problems)?;
     }
-    if marks.iter().any(|m| *m)
-        && engine.repo.get_config("filter.rsops.process").is_none()
-        && engine
-            .repo
-            .attributes("filter", &paths, true)?
-            .iter()
-            .any(|f| f == "rsops")
-    {
+    if filtered && engine.repo.get_config("filter.rsops.process").is_none() {
         eprintln!(
             "note: .gitattributes routes files through the rsops filter, but this clone has no \
              filter configured; run `rsops git init` so `git add` encrypts them"
@@ -241,7 +238,7 @@ fn history(
         }
     }
     let paths: Vec<String> = blobs.iter().map(|(_, p)| p.clone()).collect();
-    let marks = protected(engine, &paths, true)?;
+    let (marks, _) = protected(engine, &paths, true)?;
     let mut n = 0;
     for ((id, path), mark) in blobs.iter().zip(marks) {
         if !mark {

@@ -65,7 +65,7 @@ fn serve<R: Read, W: io::Write>(
         let command = field("command").unwrap_or_default();
         let path = field("pathname").unwrap_or_default();
         // Plaintext passes through here (clean's input, smudge's output): wiped after use.
-        let content = Zeroizing::new(r.content().map_err(protocol)?);
+        let mut content = r.content().map_err(protocol)?;
         if engine.is_none() {
             match Engine::new() {
                 Ok(e) => *engine = Some(e),
@@ -81,7 +81,7 @@ fn serve<R: Read, W: io::Write>(
         let eng = engine.as_mut().expect("just created");
         let result = match command.as_str() {
             "clean" => eng.clean(&path, &content),
-            "smudge" => eng.smudge(&path, content.to_vec()),
+            "smudge" => eng.smudge(&path, std::mem::take(&mut *content)),
             other => Err(CliError::new(
                 codes::GENERIC,
                 format!("unknown filter command {other:?}"),

@@ -3,6 +3,8 @@
 
 use std::io::{self, Read, Write};
 
+use zeroize::Zeroizing;
+
 /// The largest payload of one packet (65520 bytes minus the 4-byte header).
 pub const MAX_DATA: usize = 65516;
 
@@ -29,14 +31,15 @@ impl<R: Read> Reader<R> {
         Self { inner }
     }
 
-    /// The next packet; `None` at a clean end of input (between packets).
-    pub fn packet(&mut self) -> io::Result<Option<Packet>> {
+    /// The length of the next packet's data: `Some(0)` for a flush, `None` at a clean end of
+    /// input (between packets).
+    fn next_len(&mut self) -> io::Result<Option<usize>> {
         let mut head = [0u8; 4];
         let mut got = 0;
         while got < 4 {
             match self.inner.read(&mut head[got..]) {
                 Ok(0) if got == 0 => return Ok(None),
-                Ok(0) => return Err(bad("pkt-line: end of input inside a packet header")),
+                Ok(0) => return Err(bad("pkt-line: truncated length")),
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -46,14 +49,23 @@ impl<R: Read> Reader<R> {
         let len = usize::from_str_radix(text, 16)
             .map_err(|_| bad(format!("pkt-line: bad length {text:?}")))?;
         match len {
-            0 => Ok(Some(Packet::Flush)),
+            0 => Ok(Some(0)),
             1..=4 => Err(bad(format!("pkt-line: unexpected special packet {text}"))),
-            _ => {
-                let mut data = vec![0u8; len - 4];
-                self.inner.read_exact(&mut data)?;
-                Ok(Some(Packet::Data(data)))
-            }
+            _ => Ok(Some(len - 4)),
         }
+    }
+
+    /// The next packet; `None` at a clean end of input (between packets).
+    pub fn packet(&mut self) -> io::Result<Option<Packet>> {
+        Ok(match self.next_len()? {
+            None => None,
+            Some(0) => Some(Packet::Flush),
+            Some(n) => {
+                let mut data = vec![0u8; n];
+                self.inner.read_exact(&mut data)?;
+                Some(Packet::Data(data))
+            }
+        })
     }
 
     /// A list of text lines up to a flush (trailing newlines removed); `None` at end of input.
@@ -77,14 +89,25 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    /// Binary content up to a flush.
-    pub fn content(&mut self) -> io::Result<Vec<u8>> {
-        let mut out = Vec::new();
+    /// Binary content up to a flush (plaintext for clean): read straight into one buffer
+    /// that is wiped on drop, and grown by hand so no copy is freed unwiped.
+    pub fn content(&mut self) -> io::Result<Zeroizing<Vec<u8>>> {
+        let mut out = Zeroizing::new(Vec::new());
         loop {
-            match self.packet()? {
+            match self.next_len()? {
                 None => return Err(bad("pkt-line: end of input inside content")),
-                Some(Packet::Flush) => return Ok(out),
-                Some(Packet::Data(d)) => out.extend_from_slice(&d),
+                Some(0) => return Ok(out),
+                Some(n) => {
+                    let start = out.len();
+                    if out.capacity() - start < n {
+                        let capacity = (start + n).max(2 * out.capacity());
+                        let mut bigger = Zeroizing::new(Vec::with_capacity(capacity));
+                        bigger.extend_from_slice(&out);
+                        out = bigger;
+                    }
+                    out.resize(start + n, 0);
+                    self.inner.read_exact(&mut out[start..])?;
+                }
             }
         }
     }
@@ -154,7 +177,7 @@ mod tests {
             r.lines().unwrap().unwrap(),
             vec!["git-filter-server".to_owned(), "version=2".to_owned()]
         );
-        assert_eq!(r.content().unwrap(), big);
+        assert_eq!(*r.content().unwrap(), big);
         assert!(r.lines().unwrap().is_none());
     }
 

@@ -666,8 +666,17 @@ fn scalar_at(s: &str, m: usize, limit: usize) -> Option<(Cow<'_, str>, ScalarSty
             let mut end = m;
             while i < limit {
                 // Eight ordinary bytes at once (most of an `ENC[...]` value is base64).
-                if let Some(chunk) = b.get(i..i + 8).filter(|_| i + 8 <= limit) {
-                    let x = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
+                if i + 8 <= limit {
+                    let x = u64::from_ne_bytes([
+                        b[i],
+                        b[i + 1],
+                        b[i + 2],
+                        b[i + 3],
+                        b[i + 4],
+                        b[i + 5],
+                        b[i + 6],
+                        b[i + 7],
+                    ]);
                     if !has_special_byte(x) {
                         i += 8;
                         end = i;

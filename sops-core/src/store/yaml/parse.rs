@@ -149,7 +149,7 @@ struct Builder<'s> {
     last_closed_flow: Option<usize>,
     /// The end of the last content event.
     last_end: Pos,
-    lines: Vec<&'s str>,
+    lines: &'s [&'s str],
     /// The documents finished so far.
     tree: Tree,
     /// The root of the current document, once complete.
@@ -190,7 +190,7 @@ pub(crate) fn parse_with(input: &[u8], fast: bool) -> Result<Tree, StoreError> {
         }
     }
     if fast && let Some(events) = super::fast::scan(src, &lines) {
-        return build(src, lines, events, None);
+        return build(src, &lines, events, None);
     }
     if let Some(fix) = rewrite_comment_only_flows(&lines) {
         // The rewritten text is only used when it parses and every rewritten bracket turned out
@@ -365,27 +365,45 @@ fn comment_only_opener(line: &str, open: u8) -> Option<(usize, usize)> {
     if i < at {
         let key = line[i..at].trim_end_matches(' ');
         let name = &key[..key.len().saturating_sub(1)];
-        // A plain key: YAML's indicators are special only as its first character (`#` after a
-        // space, `:` before one), and in block context flow indicators may follow it; tabs
-        // are refused anywhere. (`e@pty`, `em:pty` and `inne,` are fine keys; found by
-        // fuzzing.)
+        // A plain key: YAML's indicators (and a tab) are special only as its first character
+        // (`#` after a space, `:` before one); in block context flow indicators and tabs may
+        // follow. (`e@pty`, `em:pty`, `inne,` and `i<TAB>nne` are fine keys; found by fuzzing.)
         let plain_key = key.len() >= 2
             && key.ends_with(':')
             && key.len() < at - i
             && !name.starts_with([
                 '&', '*', '!', '|', '>', '"', '\'', '%', '@', '`', '?', '#', '-', '{', '}', '[',
-                ']', ',',
+                ']', ',', '\t',
             ])
             && !name.contains(" #")
-            && !name.contains(": ")
-            && !name.contains('\t');
-        if !plain_key || !line[i..at].is_ascii() {
+            && !name.contains(": ");
+        let key_ok = plain_key || (key.len() >= 3 && key.ends_with(':') && quoted_scalar(name));
+        if !key_ok || !line[i..at].is_ascii() {
             return None;
         }
         owner = i;
     }
     // Columns: the prefix before a key or bracket is ASCII (spaces and dashes).
     Some((at, owner))
+}
+
+/// Whether `s` is exactly one one-line quoted scalar (`"..."` with backslash escapes, or
+/// `'...'` with `''`), as yaml.v3 writes keys that need quoting (`"i\tnne,"`; found by fuzzing).
+pub(super) fn quoted_scalar(s: &str) -> bool {
+    let b = s.as_bytes();
+    let Some((&q @ (b'"' | b'\''), rest)) = b.split_first() else {
+        return false;
+    };
+    let mut i = 0;
+    while i < rest.len() {
+        match rest[i] {
+            b'\\' if q == b'"' => i += 2,
+            c if c == q && q == b'\'' && rest.get(i + 1) == Some(&b'\'') => i += 2,
+            c if c == q => return i + 1 == rest.len(),
+            _ => i += 1,
+        }
+    }
+    false
 }
 
 /// Parses one (possibly rewritten) source; `Ok(None)` when a rewrite did not hit flow
@@ -439,7 +457,7 @@ fn parse_lines(
             return Ok(None);
         }
     }
-    build(src, lines, events, fix).map(Some)
+    build(src, &lines, events, fix).map(Some)
 }
 
 /// Saphyr-parser's events for `src` (tests compare the fast scanner with them).
@@ -457,12 +475,12 @@ pub(crate) fn saphyr_events(src: &str) -> Result<Vec<(Event<'_>, Span)>, StoreEr
 /// Comments and tree building over a complete event list.
 fn build<'s>(
     src: &'s str,
-    lines: Vec<&'s str>,
+    lines: &[&'s str],
     mut events: Vec<(Event<'s>, Span)>,
     fix: Option<&FlowFix>,
 ) -> Result<Tree, StoreError> {
     // 2. Comments.
-    let comments = scan_comments(src, &lines, &events, fix);
+    let comments = scan_comments(src, lines, &events, fix);
     // 3. Build.
     Builder::new(lines).run(&mut events, comments)
 }
@@ -480,18 +498,23 @@ impl<'s> super::fast::Sink<'s> for Direct<'_, 's> {
         if self.failed {
             return;
         }
-        let text = match &mut ev {
-            Event::Scalar(t, ..) => std::mem::take(t).into_owned(),
-            _ => String::new(),
-        };
+        let text = take_text(&mut ev);
         self.failed = self.builder.step(&ev, &span, text).is_err();
+    }
+}
+
+/// A scalar's text, moved out of its event (into the tree); empty for other events.
+fn take_text(ev: &mut Event<'_>) -> String {
+    match ev {
+        Event::Scalar(t, ..) => std::mem::take(t).into_owned(),
+        _ => String::new(),
     }
 }
 
 /// Parses comment-free input in the fast subset without an event list: `None` when the input
 /// is outside the subset, `Some(None)` when building failed (the event path reports why).
 fn parse_direct(src: &str, lines: &[&str]) -> Option<Option<Tree>> {
-    let mut builder = Builder::new(lines.to_vec());
+    let mut builder = Builder::new(lines);
     let sink = Direct {
         builder: &mut builder,
         failed: false,
@@ -734,7 +757,7 @@ fn tag_name(tag: &Tag) -> String {
 }
 
 impl<'s> Builder<'s> {
-    fn new(lines: Vec<&'s str>) -> Self {
+    fn new(lines: &'s [&'s str]) -> Self {
         Self {
             stack: Vec::new(),
             anchors: HashMap::new(),
@@ -761,10 +784,7 @@ impl<'s> Builder<'s> {
         for i in 0..events.len() {
             // A scalar's text moves into the tree (taken before the shared borrow below; the
             // look-ahead in `place_comment` only reads event kinds and spans).
-            let text = match &mut events[i].0 {
-                Event::Scalar(t, ..) => std::mem::take(t).into_owned(),
-                _ => String::new(),
-            };
+            let text = take_text(&mut events[i].0);
             let (ev, span) = &events[i];
             let start = pos_of(&span.start);
             // Flush the comments that precede this event. A block collection's end event is
@@ -784,7 +804,7 @@ impl<'s> Builder<'s> {
                     .map(|(_, sp)| pos_of(&sp.start))
                     .unwrap_or(start);
                 // A dash that starts the next sequence item yields no event; stop there too.
-                next_event.min(next_token(&self.lines, self.last_end))
+                next_event.min(next_token(self.lines, self.last_end))
             } else {
                 start
             };
@@ -803,214 +823,205 @@ impl<'s> Builder<'s> {
     /// Takes one event (`text`: a scalar's text, moved out of the event).
     fn step(&mut self, ev: &Event<'_>, span: &Span, text: String) -> Result<(), StoreError> {
         let start = pos_of(&span.start);
-        {
-            self.last_closed_flow = None;
-            if !matches!(ev, Event::MappingEnd | Event::SequenceEnd) || span.start != span.end {
-                let mut end = pos_of(&span.end);
-                if let Event::Scalar(_, ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted, ..) =
-                    ev
-                {
-                    // saphyr's quoted spans may cover a trailing comment.
-                    end = end.min((end.0, start.1 + 1));
-                    if end <= start {
-                        end = (start.0, start.1 + 1);
-                    }
+        self.last_closed_flow = None;
+        if !matches!(ev, Event::MappingEnd | Event::SequenceEnd) || span.start != span.end {
+            let mut end = pos_of(&span.end);
+            if let Event::Scalar(_, ScalarStyle::DoubleQuoted | ScalarStyle::SingleQuoted, ..) = ev
+            {
+                // saphyr's quoted spans may cover a trailing comment.
+                end = end.min((end.0, start.1 + 1));
+                if end <= start {
+                    end = (start.0, start.1 + 1);
                 }
-                self.last_end = end;
             }
-            match ev {
-                Event::StreamStart | Event::Nothing => {}
-                Event::StreamEnd => {}
-                Event::DocumentStart(_) => {
-                    self.doc_root = None;
-                    self.stack.clear();
-                }
-                Event::DocumentEnd => {
-                    let branch = match self.doc_root.take() {
-                        None => {
-                            let mut b = Branch::new();
-                            for c in self.doc_comments.drain(..) {
-                                b.push_comment(c);
-                            }
-                            for c in self.pending_open.drain(..) {
-                                b.push_comment(c);
-                            }
-                            b
+            self.last_end = end;
+        }
+        match ev {
+            Event::StreamStart | Event::Nothing => {}
+            Event::StreamEnd => {}
+            Event::DocumentStart(_) => {
+                self.doc_root = None;
+                self.stack.clear();
+            }
+            Event::DocumentEnd => {
+                let branch = match self.doc_root.take() {
+                    None => {
+                        let mut b = Branch::new();
+                        for c in self.doc_comments.drain(..) {
+                            b.push_comment(c);
                         }
-                        Some(Value::Map(mut b)) => {
-                            if !self.doc_comments.is_empty() {
-                                let mut items: Vec<Item> =
-                                    self.doc_comments.drain(..).map(Item::Comment).collect();
-                                items.append(&mut b.items);
-                                b.items = items;
-                            }
-                            b
+                        for c in self.pending_open.drain(..) {
+                            b.push_comment(c);
                         }
-                        Some(Value::Null) => {
-                            let mut b = Branch::new();
-                            for c in self.doc_comments.drain(..) {
-                                b.push_comment(c);
-                            }
-                            b
-                        }
-                        Some(Value::List(_)) => {
-                            return Err(loc(
-                                err(
-                                    StoreErrorKind::Unsupported,
-                                    "YAML documents that are sequences are not supported",
-                                ),
-                                start,
-                            ));
-                        }
-                        Some(_) => {
-                            return Err(loc(
-                                err(
-                                    StoreErrorKind::Unsupported,
-                                    "YAML documents that are values are not supported",
-                                ),
-                                start,
-                            ));
-                        }
-                    };
-                    self.doc_index += 1;
-                    self.tree.branches.push(branch);
-                }
-                Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag) => {
-                    let _ = tag;
-                    let is_map = matches!(ev, Event::MappingStart(..));
-                    let indent = self.collection_indent(is_map, start);
-                    self.mark_child_open();
-                    let head = std::mem::take(&mut self.pending_open);
-                    let frame = if is_map {
-                        Frame::Map {
-                            items: head.into_iter().map(Item::Comment).collect(),
-                            pending: None,
-                            child_open: false,
-                            deferred: Vec::new(),
-                            indent,
-                            cur_line: 0,
-                            cur_idx: 0,
-                            keys: HashSet::new(),
-                            anchor: *anchor,
-                            flow: span.start != span.end,
-                        }
-                    } else {
-                        Frame::Seq {
-                            items: head.into_iter().map(Value::Comment).collect(),
-                            child_open: false,
-                            deferred: Vec::new(),
-                            indent,
-                            cur_line: 0,
-                            cur_idx: 0,
-                            anchor: *anchor,
-                            flow: span.start != span.end,
-                        }
-                    };
-                    if self.stack.is_empty() && !is_map {
-                        // Still build it, the document check reports the error.
+                        b
                     }
-                    self.stack.push(frame);
-                    self.last_content_line = start.0;
-                    self.last_was_key = false;
-                }
-                Event::MappingEnd | Event::SequenceEnd => {
-                    let Some(frame) = self.stack.pop() else {
-                        return Err(err(StoreErrorKind::Syntax, "unbalanced collection end"));
-                    };
-                    let (value, anchor, flow) = match frame {
-                        Frame::Map {
-                            items,
-                            pending,
-                            anchor,
-                            flow,
-                            ..
-                        } => {
-                            if pending.is_some() {
-                                return Err(err(
-                                    StoreErrorKind::Syntax,
-                                    "mapping key without value",
-                                ));
-                            }
-                            (Value::Map(Branch { items }), anchor, flow)
+                    Some(Value::Map(mut b)) => {
+                        if !self.doc_comments.is_empty() {
+                            let mut items: Vec<Item> =
+                                self.doc_comments.drain(..).map(Item::Comment).collect();
+                            items.append(&mut b.items);
+                            b.items = items;
                         }
-                        Frame::Seq {
-                            items,
-                            anchor,
-                            flow,
-                            ..
-                        } => (Value::List(items), anchor, flow),
-                    };
-                    self.finish_root(value, anchor, start)?;
-                    self.last_closed_flow = if flow {
-                        Some(pos_of(&span.end).0)
-                    } else {
-                        None
-                    };
+                        b
+                    }
+                    Some(Value::Null) => {
+                        let mut b = Branch::new();
+                        for c in self.doc_comments.drain(..) {
+                            b.push_comment(c);
+                        }
+                        b
+                    }
+                    Some(Value::List(_)) => {
+                        return Err(loc(
+                            err(
+                                StoreErrorKind::Unsupported,
+                                "YAML documents that are sequences are not supported",
+                            ),
+                            start,
+                        ));
+                    }
+                    Some(_) => {
+                        return Err(loc(
+                            err(
+                                StoreErrorKind::Unsupported,
+                                "YAML documents that are values are not supported",
+                            ),
+                            start,
+                        ));
+                    }
+                };
+                self.doc_index += 1;
+                self.tree.branches.push(branch);
+            }
+            Event::MappingStart(anchor, tag) | Event::SequenceStart(anchor, tag) => {
+                let _ = tag;
+                let is_map = matches!(ev, Event::MappingStart(..));
+                let indent = self.collection_indent(is_map, start);
+                self.mark_child_open();
+                let head = std::mem::take(&mut self.pending_open);
+                let frame = if is_map {
+                    Frame::Map {
+                        items: head.into_iter().map(Item::Comment).collect(),
+                        pending: None,
+                        child_open: false,
+                        deferred: Vec::new(),
+                        indent,
+                        cur_line: 0,
+                        cur_idx: 0,
+                        keys: HashSet::new(),
+                        anchor: *anchor,
+                        flow: span.start != span.end,
+                    }
+                } else {
+                    Frame::Seq {
+                        items: head.into_iter().map(Value::Comment).collect(),
+                        child_open: false,
+                        deferred: Vec::new(),
+                        indent,
+                        cur_line: 0,
+                        cur_idx: 0,
+                        anchor: *anchor,
+                        flow: span.start != span.end,
+                    }
+                };
+                if self.stack.is_empty() && !is_map {
+                    // Still build it, the document check reports the error.
+                }
+                self.stack.push(frame);
+                self.last_content_line = start.0;
+                self.last_was_key = false;
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return Err(err(StoreErrorKind::Syntax, "unbalanced collection end"));
+                };
+                let (value, anchor, flow) = match frame {
+                    Frame::Map {
+                        items,
+                        pending,
+                        anchor,
+                        flow,
+                        ..
+                    } => {
+                        if pending.is_some() {
+                            return Err(err(StoreErrorKind::Syntax, "mapping key without value"));
+                        }
+                        (Value::Map(Branch { items }), anchor, flow)
+                    }
+                    Frame::Seq {
+                        items,
+                        anchor,
+                        flow,
+                        ..
+                    } => (Value::List(items), anchor, flow),
+                };
+                self.finish_root(value, anchor, start)?;
+                self.last_closed_flow = if flow {
+                    Some(pos_of(&span.end).0)
+                } else {
+                    None
+                };
+                return Ok(());
+            }
+            Event::Scalar(_, style, anchor, tag) => {
+                let is_key = matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
+                if is_key {
+                    if *anchor != 0 {
+                        self.anchors.insert(*anchor, (Value::Str(text.clone()), 0));
+                    }
+                    // Without a tag the key is the text itself; a tag (`!!binary`) may
+                    // change it, and the duplicate check needs the text.
+                    let raw = tag.is_some().then(|| text.clone());
+                    let key = self.scalar_key(text, *style, tag.as_deref(), start)?;
+                    self.push_key(key, raw, start)?;
+                    self.last_content_line = pos_of(&span.end).0;
+                    self.last_was_key = true;
                     return Ok(());
                 }
-                Event::Scalar(_, style, anchor, tag) => {
-                    let is_key =
-                        matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
-                    if is_key {
-                        if *anchor != 0 {
-                            self.anchors.insert(*anchor, (Value::Str(text.clone()), 0));
-                        }
-                        // Without a tag the key is the text itself; a tag (`!!binary`) may
-                        // change it, and the duplicate check needs the text.
-                        let raw = tag.is_some().then(|| text.clone());
-                        let key = self.scalar_key(text, *style, tag.as_deref(), start)?;
-                        self.push_key(key, raw, start)?;
-                        self.last_content_line = pos_of(&span.end).0;
-                        self.last_was_key = true;
-                        return Ok(());
-                    }
-                    let v =
-                        scalar_value(text, *style, tag.as_deref()).map_err(|e| loc(e, start))?;
-                    self.mark_item_start(start.0);
-                    self.last_content_line = pos_of(&span.end).0;
-                    self.last_was_key = false;
-                    self.finish_root(v, *anchor, start)?;
+                let v = scalar_value(text, *style, tag.as_deref()).map_err(|e| loc(e, start))?;
+                self.mark_item_start(start.0);
+                self.last_content_line = pos_of(&span.end).0;
+                self.last_was_key = false;
+                self.finish_root(v, *anchor, start)?;
+            }
+            Event::Alias(id) => {
+                let Some((v, d)) = self.anchors.get(id) else {
+                    return Err(loc(err(StoreErrorKind::Syntax, "unknown anchor"), start));
+                };
+                if d + self.stack.len() > MAX_DEPTH {
+                    return Err(loc(
+                        err(StoreErrorKind::Unsupported, "nesting too deep"),
+                        start,
+                    ));
                 }
-                Event::Alias(id) => {
-                    let Some((v, d)) = self.anchors.get(id) else {
-                        return Err(loc(err(StoreErrorKind::Syntax, "unknown anchor"), start));
+                let mut count = 0usize;
+                let v = clone_value(v, &mut count);
+                self.expanded += count;
+                if self.expanded > MAX_EXPANDED_NODES {
+                    return Err(loc(
+                        err(StoreErrorKind::Unsupported, "too many alias expansions"),
+                        start,
+                    ));
+                }
+                let is_key = matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
+                if is_key {
+                    let Value::Str(k) = v else {
+                        return Err(loc(
+                            err(
+                                StoreErrorKind::Unsupported,
+                                "only string keys are supported",
+                            ),
+                            start,
+                        ));
                     };
-                    if d + self.stack.len() > MAX_DEPTH {
-                        return Err(loc(
-                            err(StoreErrorKind::Unsupported, "nesting too deep"),
-                            start,
-                        ));
-                    }
-                    let mut count = 0usize;
-                    let v = clone_value(v, &mut count);
-                    self.expanded += count;
-                    if self.expanded > MAX_EXPANDED_NODES {
-                        return Err(loc(
-                            err(StoreErrorKind::Unsupported, "too many alias expansions"),
-                            start,
-                        ));
-                    }
-                    let is_key =
-                        matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }));
-                    if is_key {
-                        let Value::Str(k) = v else {
-                            return Err(loc(
-                                err(
-                                    StoreErrorKind::Unsupported,
-                                    "only string keys are supported",
-                                ),
-                                start,
-                            ));
-                        };
-                        self.push_key(k, None, start)?;
-                        self.last_was_key = true;
-                        return Ok(());
-                    }
-                    self.mark_item_start(start.0);
-                    self.last_content_line = pos_of(&span.end).0;
-                    self.last_was_key = false;
-                    self.finish_root(v, 0, start)?;
+                    self.push_key(k, None, start)?;
+                    self.last_was_key = true;
+                    return Ok(());
                 }
+                self.mark_item_start(start.0);
+                self.last_content_line = pos_of(&span.end).0;
+                self.last_was_key = false;
+                self.finish_root(v, 0, start)?;
             }
         }
         Ok(())

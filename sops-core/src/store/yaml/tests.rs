@@ -875,3 +875,18 @@ fn comment_only_collections_under_keys_with_flow_indicators_read_back() {
         assert!(keys.contains(key), "{key} in {keys}");
     }
 }
+
+/// sops quotes keys that need it (`"i\tnne,": {`); such keys own comment-only collections too.
+#[test]
+fn comment_only_collections_under_quoted_keys_read_back() {
+    let input = std::fs::read(data_dir().join("regressions/tab-inside-key.yaml")).unwrap();
+    let first = emit(&parse(&input).unwrap(), 4).unwrap();
+    let text = String::from_utf8(first.clone()).unwrap();
+    assert!(text.contains("    \"i\\tnne,\": {\n"), "{text}");
+    let again = parse(&first).expect("emitted output parses");
+    assert!(shape(&again, false).join("\n").contains("i\tnne,"));
+    assert!(parse::quoted_scalar("'it''s'") && parse::quoted_scalar(r#""a\"b""#));
+    for not in ["'it's'", r#""a\""#, r#""a"b""#, "'a", "\"", "plain"] {
+        assert!(!parse::quoted_scalar(not), "{not}");
+    }
+}

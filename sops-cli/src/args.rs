@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
 /// rsops: encrypted files in Git, compatible with sops.
-#[derive(Debug, Parser)]
+#[derive(Debug, Default, Parser)]
 #[command(
     name = "rsops",
     version,
@@ -119,7 +119,9 @@ impl Cli {
     fn parse_common(argv: &[OsString]) -> Option<Self> {
         type Build = fn(clap::Command) -> clap::Command;
         type Take = fn(&ArgMatches) -> Result<Command, clap::Error>;
-        let name = argv.get(1)?.to_str()?;
+        let arg = argv.get(1)?.to_str()?;
+        // The `&'static` spelling, as clap wants for a command's name.
+        let name = *SUBCOMMANDS.iter().find(|n| **n == arg)?;
         if argv[2..].iter().any(|a| {
             matches!(
                 a.to_str(),
@@ -128,30 +130,28 @@ impl Cli {
         }) {
             return None;
         }
-        let (name, build, take): (&str, Build, Take) = match name {
-            "encrypt" => ("encrypt", OpArgs::augment_args, |m| {
+        let (build, take): (Build, Take) = match name {
+            "encrypt" => (OpArgs::augment_args, |m| {
                 OpArgs::from_arg_matches(m).map(Command::Encrypt)
             }),
-            "decrypt" => ("decrypt", OpArgs::augment_args, |m| {
+            "decrypt" => (OpArgs::augment_args, |m| {
                 OpArgs::from_arg_matches(m).map(Command::Decrypt)
             }),
-            "exec-env" => ("exec-env", crate::cmd::exec::Args::augment_args, |m| {
+            "exec-env" => (crate::cmd::exec::Args::augment_args, |m| {
                 crate::cmd::exec::Args::from_arg_matches(m).map(Command::ExecEnv)
             }),
-            "exec-file" => ("exec-file", crate::cmd::exec::FileArgs::augment_args, |m| {
+            "exec-file" => (crate::cmd::exec::FileArgs::augment_args, |m| {
                 crate::cmd::exec::FileArgs::from_arg_matches(m).map(Command::ExecFile)
             }),
-            "set" => ("set", crate::cmd::set::Args::augment_args, |m| {
+            "set" => (crate::cmd::set::Args::augment_args, |m| {
                 crate::cmd::set::Args::from_arg_matches(m).map(Command::Set)
             }),
-            "unset" => ("unset", crate::cmd::set::Args::augment_args, |m| {
+            "unset" => (crate::cmd::set::Args::augment_args, |m| {
                 crate::cmd::set::Args::from_arg_matches(m).map(Command::Unset)
             }),
-            "filestatus" => (
-                "filestatus",
-                crate::cmd::filestatus::Args::augment_args,
-                |m| crate::cmd::filestatus::Args::from_arg_matches(m).map(Command::Filestatus),
-            ),
+            "filestatus" => (crate::cmd::filestatus::Args::augment_args, |m| {
+                crate::cmd::filestatus::Args::from_arg_matches(m).map(Command::Filestatus)
+            }),
             _ => return None,
         };
         let cmd = Global::augment_args(clap::Command::new("rsops"))
@@ -160,13 +160,8 @@ impl Cli {
         let (_, sub) = matches.subcommand()?;
         Some(Self {
             command: Some(take(sub).ok()?),
-            encrypt: false,
-            decrypt: false,
-            rotate: false,
-            set: None,
-            keys: crate::cmd::rotate::KeyChanges::default(),
-            op: OpArgs::default(),
             global: Global::from_arg_matches(&matches).ok()?,
+            ..Self::default()
         })
     }
 }

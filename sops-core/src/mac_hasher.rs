@@ -12,21 +12,24 @@ use std::thread::JoinHandle;
 use sha2::{Digest, Sha512};
 use zeroize::Zeroizing;
 
-/// Bytes gathered before a batch goes to the worker.
+/// Bytes gathered before a batch is hashed.
 const BATCH: usize = 64 * 1024;
 
 /// One batch of plaintext, wiped once hashed.
 type Batch = Zeroizing<Vec<u8>>;
 
+/// Where the hashing happens.
+enum State {
+    /// On this thread; `bool`: a worker may still be started.
+    Here(Sha512, bool),
+    /// On a worker, fed through the queue.
+    Worker(SyncSender<Batch>, JoinHandle<Sha512>),
+}
+
 /// An in-order SHA-512 whose batches (plaintext, wiped on drop) may be hashed elsewhere.
 pub(crate) struct MacHasher {
-    buf: Zeroizing<Vec<u8>>,
-    /// The hasher while it is on this thread.
-    inline: Option<Sha512>,
-    /// The worker and its queue, once started.
-    worker: Option<(SyncSender<Batch>, JoinHandle<Sha512>)>,
-    /// A thread could not be started: stay on this one.
-    no_threads: bool,
+    buf: Batch,
+    state: State,
 }
 
 impl MacHasher {
@@ -34,9 +37,7 @@ impl MacHasher {
     pub(crate) fn new(seed: Sha512) -> Self {
         Self {
             buf: Zeroizing::new(Vec::new()),
-            inline: Some(seed),
-            worker: None,
-            no_threads: false,
+            state: State::Here(seed, true),
         }
     }
 
@@ -47,80 +48,68 @@ impl MacHasher {
         }
         self.buf.extend_from_slice(data);
         if self.buf.len() >= BATCH {
-            self.flush();
+            let batch = std::mem::replace(&mut self.buf, Zeroizing::new(Vec::with_capacity(BATCH)));
+            self.hash(batch);
         }
     }
 
-    fn flush(&mut self) {
-        let batch = std::mem::replace(&mut self.buf, Zeroizing::new(Vec::with_capacity(BATCH)));
-        if self.worker.is_none()
-            && !self.no_threads
-            && let Some(hasher) = self.inline.take()
-        {
-            self.start(hasher);
-        }
-        match (&mut self.worker, &mut self.inline) {
-            (Some((tx, _)), _) => {
-                if let Err(e) = tx.send(batch) {
-                    // The worker is gone (it cannot fail short of a panic): hash here instead.
-                    self.take_back();
-                    if let Some(h) = &mut self.inline {
-                        h.update(&e.0[..]);
+    /// Hashes one batch: on the worker (started on the first batch), else here.
+    fn hash(&mut self, batch: Batch) {
+        if let State::Here(hasher, true) = &self.state {
+            // The state so far is a few hundred bytes; a copy stays here in case no thread
+            // starts.
+            let (tx, rx) = sync_channel::<Batch>(4);
+            let mut moved = hasher.clone();
+            let spawned = std::thread::Builder::new()
+                .name("sops-mac".to_owned())
+                .spawn(move || {
+                    for batch in rx {
+                        moved.update(&batch[..]);
+                    }
+                    moved
+                });
+            match spawned {
+                Ok(handle) => self.state = State::Worker(tx, handle),
+                Err(_) => {
+                    if let State::Here(_, can_start) = &mut self.state {
+                        *can_start = false;
                     }
                 }
             }
-            (None, Some(h)) => h.update(&batch[..]),
-            (None, None) => {}
         }
-    }
-
-    /// Moves hashing to a worker thread, or keeps it here if no thread can be started.
-    fn start(&mut self, hasher: Sha512) {
-        let (tx, rx) = sync_channel::<Batch>(4);
-        // The state so far is a few hundred bytes; a copy stays here in case no thread starts.
-        let mut moved = hasher.clone();
-        let spawned = std::thread::Builder::new()
-            .name("sops-mac".to_owned())
-            .spawn(move || {
-                for batch in rx {
-                    moved.update(&batch[..]);
+        match &mut self.state {
+            State::Here(hasher, _) => hasher.update(&batch[..]),
+            State::Worker(tx, _) => {
+                // The queue only closes if the worker died, which only a panic does: `join`
+                // re-raises it.
+                if let Err(unsent) = tx.send(batch) {
+                    let mut hasher = self.join();
+                    hasher.update(&unsent.0[..]);
+                    self.state = State::Here(hasher, false);
                 }
-                moved
-            });
-        match spawned {
-            Ok(handle) => self.worker = Some((tx, handle)),
-            Err(_) => {
-                self.no_threads = true;
-                self.inline = Some(hasher);
             }
         }
     }
 
-    /// Joins the worker and keeps hashing on this thread.
-    fn take_back(&mut self) {
-        if let Some((tx, handle)) = self.worker.take() {
-            drop(tx);
-            match handle.join() {
-                Ok(h) => self.inline = Some(h),
-                Err(panic) => std::panic::resume_unwind(panic),
+    /// Waits for the worker and takes its hasher back (re-raising a worker's panic).
+    fn join(&mut self) -> Sha512 {
+        match std::mem::replace(&mut self.state, State::Here(Sha512::new(), false)) {
+            State::Here(hasher, _) => hasher,
+            State::Worker(tx, handle) => {
+                drop(tx);
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             }
         }
     }
 
     /// The digest of everything appended.
     pub(crate) fn finalize(mut self) -> [u8; 64] {
-        if self.worker.is_some() {
-            if !self.buf.is_empty() {
-                self.flush();
-            }
-            self.take_back();
-        }
-        let mut h = self
-            .inline
-            .take()
-            .expect("the hasher is on this thread once the worker is joined");
-        h.update(&self.buf[..]);
-        h.finalize().into()
+        let rest = std::mem::take(&mut self.buf);
+        let mut hasher = self.join();
+        hasher.update(&rest[..]);
+        hasher.finalize().into()
     }
 }
 
@@ -144,12 +133,13 @@ mod tests {
             for chunk in data.chunks(piece) {
                 h.update(chunk);
             }
+            assert!(matches!(h.state, State::Worker(..)), "pieces of {piece}");
             assert_eq!(h.finalize(), want, "pieces of {piece}");
         }
         // Small inputs stay on this thread.
         let mut h = MacHasher::new(seed());
         h.update(b"tiny");
-        assert!(h.worker.is_none());
+        assert!(matches!(h.state, State::Here(..)));
         let mut want = seed();
         want.update(b"tiny");
         assert_eq!(h.finalize(), <[u8; 64]>::from(want.finalize()));

@@ -88,24 +88,36 @@ pub struct KeyChanges {
 }
 
 impl KeyChanges {
-    /// Whether any key is added or removed.
-    pub fn any(&self) -> bool {
+    /// The `--add-*` lists, in the order age, pgp, kms, gcp_kms, azure_kv, hc_vault.
+    fn adds(&self) -> [&Option<String>; 6] {
         [
             &self.add_age,
-            &self.rm_age,
             &self.add_pgp,
-            &self.rm_pgp,
             &self.add_kms,
-            &self.rm_kms,
             &self.add_gcp_kms,
-            &self.rm_gcp_kms,
             &self.add_azure_kv,
-            &self.rm_azure_kv,
             &self.add_hc_vault_transit,
+        ]
+    }
+
+    /// The `--rm-*` lists, in the same order.
+    fn removes(&self) -> [&Option<String>; 6] {
+        [
+            &self.rm_age,
+            &self.rm_pgp,
+            &self.rm_kms,
+            &self.rm_gcp_kms,
+            &self.rm_azure_kv,
             &self.rm_hc_vault_transit,
         ]
-        .iter()
-        .any(|o| o.is_some())
+    }
+
+    /// Whether any key is added or removed.
+    pub fn any(&self) -> bool {
+        self.adds()
+            .iter()
+            .chain(&self.removes())
+            .any(|o| o.is_some())
     }
 
     /// The keys to add (age recipients are validated), in the order age, pgp, kms, gcp_kms,
@@ -118,18 +130,7 @@ impl KeyChanges {
         for r in split_list(self.add_age.as_deref()) {
             age::parse_recipient(&r).map_err(|e| CliError::new(codes::GENERIC, e))?;
         }
-        keys_from(
-            [
-                &self.add_age,
-                &self.add_pgp,
-                &self.add_kms,
-                &self.add_gcp_kms,
-                &self.add_azure_kv,
-                &self.add_hc_vault_transit,
-            ],
-            profile,
-            context,
-        )
+        keys_from(self.adds(), profile, context)
     }
 
     /// The identifiers of the keys to remove.
@@ -138,21 +139,10 @@ impl KeyChanges {
         profile: Option<&str>,
         context: Option<&str>,
     ) -> Result<Vec<String>, CliError> {
-        Ok(keys_from(
-            [
-                &self.rm_age,
-                &self.rm_pgp,
-                &self.rm_kms,
-                &self.rm_gcp_kms,
-                &self.rm_azure_kv,
-                &self.rm_hc_vault_transit,
-            ],
-            profile,
-            context,
-        )?
-        .iter()
-        .map(MasterKey::identifier)
-        .collect())
+        Ok(keys_from(self.removes(), profile, context)?
+            .iter()
+            .map(MasterKey::identifier)
+            .collect())
     }
 }
 

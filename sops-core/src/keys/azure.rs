@@ -31,8 +31,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::keys::env::Environment;
 use crate::keys::http::{
-    Network, Request, Response, Transport, form, form_value, json_error, path_segment,
-    timeout_from_env,
+    Network, Request, Transport, form, form_value, json_error, path_segment, timeout_from_env,
 };
 use crate::keys::{KeyError, KeySource};
 use crate::metadata::{KeyKind, MasterKey};
@@ -102,11 +101,6 @@ impl AzureKeyVault {
 
     fn timeout(&self) -> Duration {
         timeout_from_env(&*self.env, "RSOPS_AZURE_TIMEOUT_SECONDS")
-    }
-
-    /// Sends `req`; dropping it afterwards wipes its headers and body.
-    fn send(&self, req: Request) -> Result<Response, String> {
-        self.http.send(&req)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -193,7 +187,7 @@ impl AzureKeyVault {
             Ok(url) => url,
             Err(e) => return Attempt::Failed(e),
         };
-        let response = self.send(Request {
+        let response = self.http.send(&Request {
             method: "POST",
             url,
             headers: vec![
@@ -303,7 +297,7 @@ impl AzureKeyVault {
         {
             let header = Zeroizing::new(header);
             let what = format!("managed identity endpoint {endpoint}");
-            let response = self.send(Request {
+            let response = self.http.send(&Request {
                 method: "GET",
                 url: format!(
                     "{endpoint}?api-version=2019-08-01&resource={}{client_query}",
@@ -334,7 +328,7 @@ impl AzureKeyVault {
         if disabled {
             return Attempt::Skipped("IMDS disabled by RSOPS_AZURE_IMDS_DISABLED".to_owned());
         }
-        let response = self.send(Request {
+        let response = self.http.send(&Request {
             method: "GET",
             url: format!(
                 "{IMDS}?api-version=2018-02-01&resource={}{client_query}",
@@ -454,7 +448,8 @@ impl AzureKeyVault {
         }
         let token = authorization.trim_start_matches("Bearer ");
         let response = self
-            .send(Request {
+            .http
+            .send(&Request {
                 method: if body.is_some() { "POST" } else { "GET" },
                 url,
                 headers,
@@ -732,6 +727,7 @@ mod tests {
 
     use super::*;
     use crate::keys::env::FakeEnv;
+    use crate::keys::http::Response;
 
     const VAULT: &str = "https://myvault.vault.azure.net";
     const VERSION: &str = "0123456789abcdef0123456789abcdef";

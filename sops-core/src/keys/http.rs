@@ -112,18 +112,18 @@ pub(crate) fn push_encoded(out: &mut String, s: &str) {
     }
 }
 
-/// One form or query value, percent-encoded.
-pub(crate) fn form_value(s: &str) -> Zeroizing<String> {
-    let mut out = Zeroizing::new(String::with_capacity(s.len() * 3));
+/// A URL path segment, percent-encoded.
+pub(crate) fn path_segment(s: &str) -> String {
+    // Sized for the worst case, so the buffer is never reallocated (and left unwiped when a
+    // caller wraps it as in `form_value`).
+    let mut out = String::with_capacity(s.len() * 3);
     push_encoded(&mut out, s);
     out
 }
 
-/// A URL path segment, percent-encoded.
-pub(crate) fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    push_encoded(&mut out, s);
-    out
+/// One form or query value, percent-encoded (wiped on drop).
+pub(crate) fn form_value(s: &str) -> Zeroizing<String> {
+    Zeroizing::new(path_segment(s))
 }
 
 /// An `application/x-www-form-urlencoded` body (wiped on drop).

@@ -205,12 +205,6 @@ pub fn sts_region(env: &dyn Environment, profile: Option<&str>) -> String {
     region_from(env, None, profile_region)
 }
 
-/// The STS endpoint for `region`: `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else
-/// `https://sts.<region>.amazonaws.com` (`.amazonaws.com.cn` in China regions).
-pub fn sts_endpoint(env: &dyn Environment, region: &str) -> String {
-    super::endpoint(env, "sts", region)
-}
-
 // ---------------------------------------------------------------------------------------------
 // The chain.
 
@@ -851,7 +845,7 @@ fn sts_call(
              AWS_DEFAULT_REGION or the profile's region"
         ));
     }
-    let endpoint = sts_endpoint(env, region);
+    let endpoint = super::endpoint(env, "sts", region);
     let (host, path) = split_url(&endpoint).ok_or_else(|| {
         format!(
             "{what} failed: the STS endpoint {endpoint:?} is not an http(s) URL; hint: check \
@@ -2141,7 +2135,7 @@ mod tests {
         let mut env = home_env();
         env.set("AWS_DEFAULT_REGION", "ap-south-1");
         assert_eq!(
-            sts_endpoint(&env, "cn-north-1"),
+            super::super::endpoint(&env, "sts", "cn-north-1"),
             "https://sts.cn-north-1.amazonaws.com.cn"
         );
         let base = Credentials::new("ASIABASE", "base-secret", Some("base-token"));

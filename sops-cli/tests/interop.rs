@@ -198,24 +198,26 @@ fn ssh_recipients_interoperate_both_ways() {
     }
 }
 
-/// A file big enough for the MAC to be hashed on a second thread and the YAML to be built
-/// straight from the scanner (about 400 KB of values, no comments), both directions with real
-/// sops, each checking the other's MAC; and with `mac_only_encrypted` and a partial rule.
+/// A file big enough for the MAC to be hashed on a second thread, the YAML to be built
+/// straight from the scanner, parsed in two parts and walked and written in pieces on two
+/// threads (1.3 MB, 10,000 values, no comments), both directions with real sops, each
+/// checking the other's MAC; and with `mac_only_encrypted` and a partial rule.
 #[test]
 fn big_files_interoperate_both_ways() {
     let sops = reference_sops();
     let tmp = tempfile::tempdir().unwrap();
     let keys = key_file(tmp.path(), &["age1"]);
     let mut text = String::new();
-    for s in 0..100 {
+    for s in 0..200 {
         text.push_str(&format!("service_{s:03}:\n"));
         for v in 0..50 {
             text.push_str(&format!(
                 "    setting_{v:02}: value-{s}-{v}-{}\n",
-                "x".repeat(60)
+                "x".repeat(100)
             ));
         }
     }
+    assert!(text.len() > 1 << 20);
     let plain = tmp.path().join("big.yaml");
     std::fs::write(&plain, &text).unwrap();
     let age1 = "age1tx6ffn9d2e8mc9z6hx70r667gj5nvt0uqkhwqcz278cmkdceaa8s8e7jrw";

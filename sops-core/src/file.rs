@@ -497,102 +497,110 @@ fn encrypt_tree(
     let rule = rules::effective(metadata.rule.as_ref());
     let mut hasher = MacHasher::new(new_hasher(metadata));
     let mac_only = metadata.mac_only_encrypted;
-    let mut cipher = cipher::ValueCipher::new(key);
-    let mut walker = Walker::new(&rule, |v: &mut Value, leaf: walk::Leaf<'_>| {
-        let is_comment = matches!(v, Value::Comment(_));
-        let enc = {
-            let plain = cipher::plaintext(v);
-            if let (true, Some(p)) = ((!mac_only || leaf.encrypted) && !is_comment, &plain) {
-                hasher.update(&p[..]);
-            }
-            if !leaf.encrypted {
-                return Ok(());
-            }
-            let err = |source| Error::Encrypt {
-                path: crate::path::key_path(leaf.path),
-                source,
+    walk::in_parts(tree, &mut hasher, |items, mac| {
+        let mut cipher = cipher::ValueCipher::new(key);
+        let mut walker = Walker::new(&rule, |v: &mut Value, leaf: walk::Leaf<'_>| {
+            let is_comment = matches!(v, Value::Comment(_));
+            let enc = {
+                let plain = cipher::plaintext(v);
+                if let (true, Some(p)) = ((!mac_only || leaf.encrypted) && !is_comment, &plain) {
+                    mac.update(&p[..]);
+                }
+                if !leaf.encrypted {
+                    return Ok(());
+                }
+                let err = |source| Error::Encrypt {
+                    path: crate::path::key_path(leaf.path),
+                    source,
+                };
+                let datatype = cipher::datatype_of(v).map_err(err)?;
+                let iv = match &plain {
+                    Some(p) if !nonces.map.is_empty() => nonces
+                        .map
+                        .get(&NonceCache::key(leaf.aad, datatype, p)[..])
+                        .map(Vec::as_slice),
+                    _ => None,
+                };
+                cipher.encrypt(v, leaf.aad, iv).map_err(err)?
             };
-            let datatype = cipher::datatype_of(v).map_err(err)?;
-            let iv = match &plain {
-                Some(p) if !nonces.map.is_empty() => nonces
-                    .map
-                    .get(&NonceCache::key(leaf.aad, datatype, p)[..])
-                    .map(Vec::as_slice),
-                _ => None,
-            };
-            cipher.encrypt(v, leaf.aad, iv).map_err(err)?
-        };
-        v.zeroize();
-        // A comment in a mapping goes back as a comment; a comment inside a sequence is
-        // stored as a plain string (`walkSlice` quirk) — the walker maps both from Str.
-        *v = Value::Str(enc);
-        Ok::<(), Error>(())
-    });
-    for b in &mut tree.branches {
-        walker.branch(b)?;
-    }
-    drop(walker);
+            v.zeroize();
+            // A comment in a mapping goes back as a comment; a comment inside a sequence is
+            // stored as a plain string (`walkSlice` quirk) — the walker maps both from Str.
+            *v = Value::Str(enc);
+            Ok::<(), Error>(())
+        });
+        walker.items(items)
+    })?;
     Ok(hex::encode_upper(hasher.finalize()))
 }
 
-/// Decrypts a tree in place, recording IVs; returns the computed MAC (uppercase hex).
+/// Decrypts a tree in place, recording IVs when `nonces` is given; returns the computed MAC
+/// (uppercase hex).
 fn decrypt_tree(
     tree: &mut Tree,
     key: &DataKey,
     metadata: &Metadata,
-    mut nonces: Option<&mut NonceCache>,
+    nonces: Option<&mut NonceCache>,
 ) -> Result<String, Error> {
     let rule = rules::effective(metadata.rule.as_ref());
     let mut hasher = MacHasher::new(new_hasher(metadata));
     let mac_only = metadata.mac_only_encrypted;
-    let cipher = cipher::ValueCipher::new(key);
-    let mut walker = Walker::new(&rule, |v: &mut Value, leaf: walk::Leaf<'_>| {
-        if leaf.encrypted {
-            match v {
-                Value::Comment(c) => {
-                    // A comment that does not decrypt is kept as it is: files from sops < 3.0
-                    // have plaintext comments (`Tree.Decrypt`).
-                    if let Ok(d) = cipher.decrypt(c, leaf.aad) {
-                        if let Some(n) = nonces.as_deref_mut() {
+    let record = nonces.is_some();
+    let parts = walk::in_parts(tree, &mut hasher, |items, mac| {
+        let cipher = cipher::ValueCipher::new(key);
+        let mut seen = record.then(NonceCache::default);
+        let mut walker = Walker::new(&rule, |v: &mut Value, leaf: walk::Leaf<'_>| {
+            if leaf.encrypted {
+                match v {
+                    Value::Comment(c) => {
+                        // A comment that does not decrypt is kept as it is: files from sops
+                        // < 3.0 have plaintext comments (`Tree.Decrypt`).
+                        if let Ok(d) = cipher.decrypt(c, leaf.aad) {
+                            if let Some(n) = seen.as_mut() {
+                                remember(n, leaf.aad, &d);
+                            }
+                            *v = match d.value {
+                                Value::Comment(t) | Value::Str(t) => Value::Comment(t),
+                                _ => Value::Comment(std::mem::take(c)),
+                            };
+                        }
+                    }
+                    Value::Str(s) => {
+                        let d = cipher
+                            .decrypt(s, leaf.aad)
+                            .map_err(|source| Error::Decrypt {
+                                path: crate::path::key_path(leaf.path),
+                                source,
+                            })?;
+                        if let Some(n) = seen.as_mut() {
                             remember(n, leaf.aad, &d);
                         }
-                        *v = match d.value {
-                            Value::Comment(t) | Value::Str(t) => Value::Comment(t),
-                            _ => Value::Comment(std::mem::take(c)),
-                        };
+                        *v = d.value;
                     }
-                }
-                Value::Str(s) => {
-                    let d = cipher
-                        .decrypt(s, leaf.aad)
-                        .map_err(|source| Error::Decrypt {
+                    other => {
+                        // sops 3.11 panics here; 3.13.2 reports an error.
+                        return Err(Error::Decrypt {
                             path: crate::path::key_path(leaf.path),
-                            source,
-                        })?;
-                    if let Some(n) = nonces.as_deref_mut() {
-                        remember(n, leaf.aad, &d);
+                            source: CipherError::Unencryptable(other.kind_name()),
+                        });
                     }
-                    *v = d.value;
-                }
-                other => {
-                    // sops 3.11 panics here; 3.13.2 reports an error.
-                    return Err(Error::Decrypt {
-                        path: crate::path::key_path(leaf.path),
-                        source: CipherError::Unencryptable(other.kind_name()),
-                    });
                 }
             }
+            let hashed = (!mac_only || leaf.encrypted) && !matches!(v, Value::Comment(_));
+            if let (true, Some(p)) = (hashed, cipher::plaintext(v)) {
+                mac.update(&p[..]);
+            }
+            Ok::<(), Error>(())
+        });
+        walker.items(items)?;
+        drop(walker);
+        Ok::<_, Error>(seen)
+    })?;
+    if let Some(nonces) = nonces {
+        for mut part in parts.into_iter().flatten() {
+            nonces.map.extend(part.map.drain());
         }
-        let hashed = (!mac_only || leaf.encrypted) && !matches!(v, Value::Comment(_));
-        if let (true, Some(p)) = (hashed, cipher::plaintext(v)) {
-            hasher.update(&p[..]);
-        }
-        Ok::<(), Error>(())
-    });
-    for b in &mut tree.branches {
-        walker.branch(b)?;
     }
-    drop(walker);
     Ok(hex::encode_upper(hasher.finalize()))
 }
 

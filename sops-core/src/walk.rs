@@ -8,8 +8,11 @@
 //! path joined by `:` plus a trailing `:`, without escaping (`a:b` and `a`/`b` collide, as in
 //! sops); the root level gives `":"`.
 
+use zeroize::Zeroizing;
+
+use crate::mac_hasher::MacHasher;
 use crate::rules::CryptRule;
-use crate::tree::{Branch, Item, Value};
+use crate::tree::{Branch, Item, Tree, Value};
 
 /// What the leaf function sees for one leaf.
 pub(crate) struct Leaf<'a> {
@@ -51,8 +54,13 @@ where
     }
 
     pub(crate) fn branch(&mut self, branch: &mut Branch) -> Result<(), E> {
+        self.items(&mut branch.items)
+    }
+
+    /// Walks the items of one mapping (a whole document, or a part of one cut by [`in_parts`]).
+    pub(crate) fn items(&mut self, items: &mut [Item]) -> Result<(), E> {
         self.stack.push(Vec::new());
-        for item in &mut branch.items {
+        for item in items {
             match item {
                 Item::Comment(text) => {
                     self.push_comment(text.clone());
@@ -149,6 +157,350 @@ where
     fn clear_level(&mut self) {
         if let Some(level) = self.stack.last_mut() {
             level.clear();
+        }
+    }
+}
+
+/// Leaves per piece when a document is cut for two threads; documents with fewer than two
+/// pieces' worth stay whole.
+const PIECE_LEAVES: usize = 4096;
+
+/// Where one piece of a walk puts its MAC input: the file's hasher, or a buffer fed to it
+/// once the pieces before are done.
+pub(crate) enum MacInput<'h> {
+    /// Hashed in order as it comes.
+    Hasher(&'h mut MacHasher),
+    /// Kept until its turn.
+    Buffer(&'h mut Zeroizing<Vec<u8>>),
+}
+
+impl MacInput<'_> {
+    /// Appends plaintext to the MAC input.
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        match self {
+            Self::Hasher(h) => h.update(data),
+            Self::Buffer(b) => b.extend_from_slice(data),
+        }
+    }
+}
+
+/// Runs `work` over every document of `tree`, in order, with the MAC input going to
+/// `hasher` in document order.
+///
+/// A big document is cut into pieces right after top-level pairs ([`cut_points`]), where a
+/// walk is in the same state as a fresh one (empty path, and the comment level is cleared
+/// after every pair), so walking the pieces separately gives the same leaves, paths and
+/// decisions as one walk. Odd pieces run on a second thread ([`alternate`]) with their MAC
+/// input buffered, and are fed to `hasher` in turn. Returns the result of every piece in
+/// order, or the first error in document order.
+pub(crate) fn in_parts<S, E, W>(
+    tree: &mut Tree,
+    hasher: &mut MacHasher,
+    work: W,
+) -> Result<Vec<S>, E>
+where
+    S: Send,
+    E: Send,
+    W: Fn(&mut [Item], &mut MacInput<'_>) -> Result<S, E> + Sync,
+{
+    let mut done = Vec::new();
+    for branch in &mut tree.branches {
+        let cuts = cut_points(&branch.items);
+        let pieces = pieces_mut(&mut branch.items, &cuts);
+        alternate(
+            &mut (&mut *hasher, &mut done),
+            pieces,
+            |(hasher, done), piece| {
+                done.push(work(piece, &mut MacInput::Hasher(hasher))?);
+                Ok(())
+            },
+            |piece| {
+                let mut bytes = Zeroizing::new(Vec::new());
+                work(piece, &mut MacInput::Buffer(&mut bytes)).map(|s| (s, bytes))
+            },
+            |(hasher, done), result| {
+                let (s, bytes) = result?;
+                hasher.update(&bytes);
+                done.push(s);
+                Ok(())
+            },
+        )?;
+    }
+    Ok(done)
+}
+
+/// Processes `pieces` in order on two threads: even pieces with `here` on this thread, odd
+/// ones with `there` on a second thread, whose results `merge` takes here, in turn. At most
+/// a couple of results wait at any time, so memory stays bounded by a piece's output. With
+/// one piece, or when no thread starts, everything runs here.
+pub(crate) fn alternate<St, P, R, E>(
+    state: &mut St,
+    pieces: Vec<P>,
+    mut here: impl FnMut(&mut St, P) -> Result<(), E>,
+    there: impl Fn(P) -> R + Sync,
+    mut merge: impl FnMut(&mut St, R) -> Result<(), E>,
+) -> Result<(), E>
+where
+    P: Send,
+    R: Send,
+{
+    if pieces.len() < 2 {
+        for p in pieces {
+            here(state, p)?;
+        }
+        return Ok(());
+    }
+    let mut evens = Vec::with_capacity(pieces.len() / 2 + 1);
+    let mut odds = Vec::with_capacity(pieces.len() / 2);
+    for (i, p) in pieces.into_iter().enumerate() {
+        if i % 2 == 0 {
+            evens.push(p);
+        } else {
+            odds.push(p);
+        }
+    }
+    let there = &there;
+    // The odd pieces go through a slot so that they can still run here if no thread starts.
+    let slot = std::sync::Mutex::new(Some(odds));
+    let slot = &slot;
+    let take = move || {
+        slot.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_default()
+    };
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<R>(1);
+        let spawned = std::thread::Builder::new()
+            .name("sops-piece".to_owned())
+            .spawn_scoped(scope, move || {
+                for p in take() {
+                    // A closed queue means this thread's results are no longer wanted.
+                    if tx.send(there(p)).is_err() {
+                        break;
+                    }
+                }
+            });
+        let mut odds = match spawned {
+            Ok(_) => None,
+            Err(_) => Some(take().into_iter()),
+        };
+        let mut r = Ok(());
+        for p in evens {
+            r = here(state, p);
+            if r.is_err() {
+                break;
+            }
+            let next = match odds.as_mut() {
+                Some(local) => local.next().map(there),
+                None => rx.recv().ok(),
+            };
+            if let Some(result) = next {
+                r = merge(state, result);
+                if r.is_err() {
+                    break;
+                }
+            }
+        }
+        // Stops the other thread early after an error; the scope then joins it (and re-raises
+        // a panic of it).
+        drop(rx);
+        r
+    })
+}
+
+/// Where to cut a document's items into pieces of about [`PIECE_LEAVES`] leaves: indices
+/// just after a pair, ascending, each piece but the last ending with a pair and the last
+/// holding a pair. Empty for a small document (one piece).
+pub(crate) fn cut_points(items: &[Item]) -> Vec<usize> {
+    let weights: Vec<usize> = items.iter().map(item_leaves).collect();
+    let total: usize = weights.iter().sum();
+    if total < 2 * PIECE_LEAVES {
+        return Vec::new();
+    }
+    let pieces = (total / PIECE_LEAVES).min(256);
+    let step = total.div_ceil(pieces);
+    let mut cuts = Vec::new();
+    let mut sum = 0;
+    for (i, (item, w)) in items.iter().zip(&weights).enumerate() {
+        sum += w;
+        if sum >= step * (cuts.len() + 1) && matches!(item, Item::Pair { .. }) {
+            cuts.push(i + 1);
+        }
+    }
+    // The last piece must hold a pair (a piece of comments alone is not a mapping).
+    while let Some(&last) = cuts.last() {
+        if items[last..].iter().any(|i| matches!(i, Item::Pair { .. })) {
+            break;
+        }
+        cuts.pop();
+    }
+    cuts
+}
+
+/// Splits `items` at `cuts` (ascending indices) into mutable pieces.
+pub(crate) fn pieces_mut<'a>(mut items: &'a mut [Item], cuts: &[usize]) -> Vec<&'a mut [Item]> {
+    let mut out = Vec::with_capacity(cuts.len() + 1);
+    let mut at = 0;
+    for &c in cuts {
+        let (head, tail) = items.split_at_mut(c - at);
+        out.push(head);
+        items = tail;
+        at = c;
+    }
+    out.push(items);
+    out
+}
+
+/// Splits `items` at `cuts` (ascending indices) into pieces.
+pub(crate) fn pieces<'a>(items: &'a [Item], cuts: &[usize]) -> Vec<&'a [Item]> {
+    let mut out = Vec::with_capacity(cuts.len() + 1);
+    let mut at = 0;
+    for &c in cuts {
+        out.push(&items[at..c]);
+        at = c;
+    }
+    out.push(&items[at..]);
+    out
+}
+
+/// The number of keys, scalars and comments in an item (collections count one).
+fn item_leaves(item: &Item) -> usize {
+    match item {
+        Item::Pair { value, .. } => 1 + leaves(value),
+        Item::Comment(_) => 1,
+    }
+}
+
+/// The number of keys, scalars and comments under `v` (collections count one).
+fn leaves(v: &Value) -> usize {
+    match v {
+        Value::Map(b) => 1 + b.items.iter().map(item_leaves).sum::<usize>(),
+        Value::List(l) => 1 + l.iter().map(leaves).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha512};
+
+    use super::*;
+
+    /// A document with top-level comments (which steer a comment rule), nested maps, lists
+    /// with comments, and enough leaves to be cut.
+    fn big_tree() -> Tree {
+        let mut doc = Branch::new();
+        for i in 0..1500 {
+            if i % 7 == 0 {
+                doc.push_comment(if i % 2 == 0 { " sops:enc" } else { " plain" });
+            }
+            let mut inner = Branch::new();
+            for j in 0..5 {
+                inner.push(format!("k{j}"), Value::Str(format!("v{i}-{j}")));
+            }
+            inner.push_comment(" sops:enc inner");
+            inner.push(
+                "list",
+                Value::List(vec![
+                    Value::Int(i),
+                    Value::Comment(" in list".to_owned()),
+                    Value::Str("x".to_owned()),
+                ]),
+            );
+            doc.push(format!("key{i}"), Value::Map(inner));
+        }
+        doc.push_comment(" trailing");
+        let mut second = Branch::new();
+        second.push("small", Value::Bool(true));
+        Tree {
+            branches: vec![doc, second],
+        }
+    }
+
+    type Seen = Vec<(String, bool, String)>;
+
+    fn record(seen: &mut Seen, v: &mut Value, leaf: Leaf<'_>) {
+        let text = match v {
+            Value::Str(s) | Value::Comment(s) => s.clone(),
+            Value::Int(i) => i.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => String::new(),
+        };
+        seen.push((leaf.aad.to_owned(), leaf.encrypted, text));
+    }
+
+    #[test]
+    fn a_walk_in_two_parts_sees_what_one_walk_sees() {
+        let rule = CryptRule::from_field("encrypted_comment_regex", "^ sops:enc").unwrap();
+        let mut tree = big_tree();
+        let cuts = cut_points(&tree.branches[0].items).len();
+        assert!(cuts >= 3, "{cuts} cuts");
+        assert!(cut_points(&tree.branches[1].items).is_empty());
+
+        let mut want: Seen = Vec::new();
+        let mut want_mac = Sha512::new();
+        let mut walker = Walker::new(&rule, |v: &mut Value, leaf: Leaf<'_>| {
+            record(&mut want, v, leaf);
+            if let Some((_, _, text)) = want.last() {
+                want_mac.update(text.as_bytes());
+            }
+            Ok::<(), ()>(())
+        });
+        for b in &mut tree.branches {
+            walker.branch(b).unwrap();
+        }
+        drop(walker);
+        assert!(want.iter().any(|s| s.1) && want.iter().any(|s| !s.1));
+
+        let mut hasher = MacHasher::new(Sha512::new());
+        let parts = in_parts(&mut tree, &mut hasher, |items, mac| {
+            let mut seen: Seen = Vec::new();
+            let mut walker = Walker::new(&rule, |v: &mut Value, leaf: Leaf<'_>| {
+                record(&mut seen, v, leaf);
+                if let Some((_, _, text)) = seen.last() {
+                    mac.update(text.as_bytes());
+                }
+                Ok::<(), ()>(())
+            });
+            walker.items(items)?;
+            drop(walker);
+            Ok::<_, ()>(seen)
+        })
+        .unwrap();
+        assert_eq!(
+            parts.len(),
+            cuts + 2,
+            "pieces of the big document, then the small one"
+        );
+        assert_eq!(parts.concat(), want);
+        assert_eq!(hasher.finalize(), <[u8; 64]>::from(want_mac.finalize()));
+    }
+
+    #[test]
+    fn the_first_error_in_document_order_wins() {
+        let rule = CryptRule::UnencryptedSuffix("_unencrypted".to_owned());
+        // An error in the first (even) piece, and one in an odd piece followed by one in a
+        // later even piece.
+        for (bad, want) in [
+            (["key10:", "key1400:"], "key10:k0:"),
+            (["key400:", "key1400:"], "key400:k0:"),
+        ] {
+            let mut tree = big_tree();
+            let cuts = cut_points(&tree.branches[0].items);
+            assert!(cuts[0] < 400 && 400 < cuts[1] && cuts[3] < 1400, "{cuts:?}");
+            let mut hasher = MacHasher::new(Sha512::new());
+            let r = in_parts(&mut tree, &mut hasher, |items, _| {
+                let mut walker = Walker::new(&rule, |_: &mut Value, leaf: Leaf<'_>| {
+                    if bad.iter().any(|b| leaf.aad.starts_with(b)) {
+                        Err(leaf.aad.to_owned())
+                    } else {
+                        Ok(())
+                    }
+                });
+                walker.items(items)
+            });
+            assert_eq!(r, Err(want.to_owned()));
         }
     }
 }

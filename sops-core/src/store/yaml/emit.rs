@@ -10,7 +10,7 @@ use super::resolve::{Resolved, is_base60_float, is_old_bool, resolve_plain};
 use super::{MAX_DEPTH, err};
 use crate::store::StoreError;
 use crate::store::StoreErrorKind;
-use crate::tree::{Branch, Item, Tree, Value};
+use crate::tree::{Item, Tree, Value};
 
 /// yaml.v3 clamps indents below 2 or above 9 to 2; sops maps 0 (unset) to 4.
 pub(crate) fn effective_indent(indent: usize) -> usize {
@@ -22,30 +22,64 @@ pub(crate) fn effective_indent(indent: usize) -> usize {
 }
 
 pub(crate) fn emit_tree(tree: &Tree, indent: usize) -> Result<Vec<u8>, StoreError> {
-    let mut e = Emitter::new(indent);
     // Reserve the whole output once: growing a multi-megabyte buffer by doubling copies it and
     // touches twice the pages.
-    let best = e.best;
+    let best = effective_indent(indent);
     let estimate: usize = tree
         .branches
         .iter()
-        .map(|b| estimate_branch(b, 0, best, 1))
+        .map(|b| estimate_items(&b.items, 0, best, 1))
         .sum();
-    e.out.reserve(estimate + estimate / 32 + 64);
+    let mut out = String::with_capacity(estimate + estimate / 32 + 64);
     for (i, branch) in tree.branches.iter().enumerate() {
         if i > 0 {
             // yaml.v3 writes `---` before every document after the first.
-            e.out.push_str("---\n");
+            out.push_str("---\n");
         }
-        e.document(branch)?;
+        // A big document is written in pieces that alternate between two threads
+        // (`walk::alternate`): the even ones straight into the output, the odd ones into a
+        // buffer of their own, appended in turn. Each piece is written as a document of its
+        // own, which gives the same bytes as one document: every cut follows a pair, so no
+        // piece but the last has foot comments, and a piece's head comments are written at
+        // column 0 as those of a top-level key.
+        let cuts = crate::walk::cut_points(&branch.items);
+        let pieces = crate::walk::pieces(&branch.items, &cuts);
+        crate::walk::alternate(
+            &mut out,
+            pieces,
+            |out, piece| {
+                *out = emit_into(std::mem::take(out), piece, indent)?;
+                Ok(())
+            },
+            |piece| {
+                let estimate = estimate_items(piece, 0, best, 1);
+                emit_into(
+                    String::with_capacity(estimate + estimate / 32),
+                    piece,
+                    indent,
+                )
+            },
+            |out, written| {
+                out.push_str(&written?);
+                Ok(())
+            },
+        )?;
     }
-    Ok(e.out.into_bytes())
+    Ok(out.into_bytes())
+}
+
+/// Appends one document (or a part of one, see [`emit_tree`]) to `out`.
+pub(super) fn emit_into(out: String, items: &[Item], indent: usize) -> Result<String, StoreError> {
+    let mut e = Emitter::new(indent);
+    e.out = out;
+    e.document(items)?;
+    Ok(e.out)
 }
 
 pub(crate) fn emit_single(value: &Value, indent: usize) -> Result<Vec<u8>, StoreError> {
     let mut e = Emitter::new(indent);
     match value {
-        Value::Map(b) => e.document(b)?,
+        Value::Map(b) => e.document(&b.items)?,
         // sops prints an extracted string as is, without YAML quoting or a final newline
         // (verified: `--extract '["s"]'` on `s: str` prints `str`, `"a\nb"` prints `a⏎b`).
         Value::Str(s) => return Ok(s.clone().into_bytes()),
@@ -82,11 +116,11 @@ struct Entry<'a, T> {
 }
 
 #[allow(clippy::type_complexity)]
-fn split_branch(b: &Branch) -> (Vec<&str>, Vec<Entry<'_, (&str, &Value)>>, Vec<&str>) {
+fn split_branch(items: &[Item]) -> (Vec<&str>, Vec<Entry<'_, (&str, &Value)>>, Vec<&str>) {
     let mut lead = Vec::new();
     let mut entries: Vec<Entry<'_, (&str, &Value)>> = Vec::new();
     let mut pending = Vec::new();
-    for item in &b.items {
+    for item in items {
         match item {
             Item::Comment(c) => pending.push(c.as_str()),
             Item::Pair { key, value } => {
@@ -166,8 +200,8 @@ impl Emitter {
         }
     }
 
-    fn document(&mut self, b: &Branch) -> Result<(), StoreError> {
-        let (lead, entries, foot) = split_branch(b);
+    fn document(&mut self, items: &[Item]) -> Result<(), StoreError> {
+        let (lead, entries, foot) = split_branch(items);
         if entries.is_empty() {
             let mut all = lead;
             all.extend(foot);
@@ -194,7 +228,7 @@ impl Emitter {
                 self.comments(&lead, 0);
                 self.seq_body(&entries, &foot, 0, false, 1)
             }
-            Value::Map(b) => self.document(b),
+            Value::Map(b) => self.document(&b.items),
             other => {
                 let s = scalar_for(other)?;
                 self.write_scalar(&s, 0, false);
@@ -255,7 +289,7 @@ impl Emitter {
         let inner = self.next(indent);
         match value {
             Value::Map(b) => {
-                let (lead, entries, foot) = split_branch(b);
+                let (lead, entries, foot) = split_branch(&b.items);
                 if entries.is_empty() || !lead.is_empty() {
                     return self.value_after_key(value, indent, depth);
                 }
@@ -282,7 +316,7 @@ impl Emitter {
     ) -> Result<(), StoreError> {
         match value {
             Value::Map(b) => {
-                let (lead, entries, foot) = split_branch(b);
+                let (lead, entries, foot) = split_branch(&b.items);
                 if entries.is_empty() {
                     let mut all = lead;
                     all.extend(foot);
@@ -359,7 +393,7 @@ impl Emitter {
             let inner = indent + 2;
             match entry.item {
                 Value::Map(b) => {
-                    let (lead, inner_entries, inner_foot) = split_branch(b);
+                    let (lead, inner_entries, inner_foot) = split_branch(&b.items);
                     if inner_entries.is_empty() {
                         let mut all: Vec<&str> = entry.head.clone();
                         all.extend(lead);
@@ -480,11 +514,11 @@ impl Emitter {
 
 /// Roughly the bytes a branch takes once emitted with keys at `indent` (to reserve the output
 /// buffer; an underestimate only costs one reallocation).
-fn estimate_branch(b: &Branch, indent: usize, best: usize, depth: usize) -> usize {
+fn estimate_items(items: &[Item], indent: usize, best: usize, depth: usize) -> usize {
     if depth > MAX_DEPTH {
         return 0;
     }
-    b.items
+    items
         .iter()
         .map(|i| match i {
             Item::Comment(c) => indent + c.len() + 2,
@@ -500,7 +534,7 @@ fn estimate_value(v: &Value, indent: usize, best: usize, depth: usize) -> usize 
         return 0;
     }
     match v {
-        Value::Map(b) => estimate_branch(b, indent, best, depth + 1),
+        Value::Map(b) => estimate_items(&b.items, indent, best, depth + 1),
         Value::List(l) => l
             .iter()
             .map(|x| indent + 2 + estimate_value(x, indent + 2, best, depth + 1))

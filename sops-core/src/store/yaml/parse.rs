@@ -182,6 +182,9 @@ pub(crate) fn parse_with(input: &[u8], fast: bool) -> Result<Tree, StoreError> {
     let lines: Vec<&str> = src.split('\n').collect();
     let mut fast = fast;
     if fast && !src.contains('#') {
+        if let Some(tree) = parse_direct_parts(src, &lines) {
+            return Ok(tree);
+        }
         match parse_direct(src, &lines) {
             Some(Some(tree)) => return Ok(tree),
             // The same scanner would stop at the same place again.
@@ -524,6 +527,83 @@ fn parse_direct(src: &str, lines: &[&str]) -> Option<Option<Tree>> {
         return Some(None);
     }
     Some(Some(std::mem::take(&mut builder.tree)))
+}
+
+/// Comment-free inputs at least this big are parsed in two parts on two threads.
+const SPLIT_BYTES: usize = 1 << 20;
+
+/// Parses a big comment-free, single-document input in the fast subset as two parts on two
+/// threads; `None` sends the caller to the one-part parse, which also reports every error
+/// with its real position.
+///
+/// The cut is the first line from the middle on that starts with a letter, digit or `_` at
+/// column 0. In the fast subset (one-line flow scalars, no flow collections, anchors, tags,
+/// directives or document markers; block scalars end at column 0) such a line can only start
+/// a new key of a root block mapping, or make the input invalid. So when each part parses to
+/// one document that is a mapping with a key, and no top-level key is in both, the whole
+/// input is that mapping with the items of both.
+pub(super) fn parse_direct_parts(src: &str, lines: &[&str]) -> Option<Tree> {
+    if src.len() < SPLIT_BYTES
+        || lines
+            .iter()
+            .any(|l| l.starts_with("---") || l.starts_with("...") || l.starts_with('%'))
+    {
+        return None;
+    }
+    let starts_key = |l: &&str| {
+        l.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    let cut = lines.len() / 2 + lines[lines.len() / 2..].iter().position(starts_key)?;
+    if cut == 0 {
+        return None;
+    }
+    let offset: usize = lines[..cut].iter().map(|l| l.len() + 1).sum();
+    let (src_a, src_b) = src.split_at(offset);
+    let lines_a: Vec<&str> = src_a.split('\n').collect();
+    let lines_b = &lines[cut..];
+    let (a, b) = std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("sops-parse".to_owned())
+            .spawn_scoped(scope, || parse_direct(src_b, lines_b));
+        let a = parse_direct(src_a, &lines_a);
+        // Without a thread, the one-part parse follows.
+        let b = spawned.ok().and_then(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (a, b)
+    });
+    let (mut a, mut b) = (a??, b??);
+    let has_key = |t: &Tree| {
+        t.branches.len() == 1
+            && t.branches[0]
+                .items
+                .iter()
+                .any(|i| matches!(i, Item::Pair { .. }))
+    };
+    if !has_key(&a) || !has_key(&b) {
+        return None;
+    }
+    let keys: HashSet<&str> = a.branches[0]
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Pair { key, .. } => Some(key.as_str()),
+            Item::Comment(_) => None,
+        })
+        .collect();
+    let shared = b.branches[0]
+        .items
+        .iter()
+        .any(|i| matches!(i, Item::Pair { key, .. } if keys.contains(key.as_str())));
+    if shared {
+        return None;
+    }
+    let mut tail = std::mem::take(&mut b.branches[0].items);
+    a.branches[0].items.append(&mut tail);
+    Some(a)
 }
 
 fn line_of_byte(input: &[u8], at: usize) -> usize {

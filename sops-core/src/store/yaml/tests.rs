@@ -890,3 +890,120 @@ fn comment_only_collections_under_quoted_keys_read_back() {
         assert!(!parse::quoted_scalar(not), "{not}");
     }
 }
+
+/// A comment-free input over the two-part threshold, with nested maps, lists, literal
+/// blocks and quoted keys and values.
+fn big_yaml(extra: &str) -> String {
+    let mut s = String::new();
+    for i in 0..12_000 {
+        s.push_str(&format!(
+            "svc_{i}:\n    a: x{i}\n    list:\n    - 1\n    - \"q: {i}\"\n    lit: |\n        one\n         two\n    'key {i}': ''\n    flag: yes\n"
+        ));
+        if i == 9_000 {
+            s.push_str(extra);
+        }
+    }
+    s
+}
+
+#[test]
+fn a_big_input_parsed_in_two_parts_is_read_as_one() {
+    let input = big_yaml("");
+    assert!(input.len() > 1 << 20);
+    let lines: Vec<&str> = input.split('\n').collect();
+    let parts = parse::parse_direct_parts(&input, &lines).expect("cut in two");
+    let whole = parse::parse_with(input.as_bytes(), false).unwrap();
+    assert_eq!(parts.branches.len(), 1);
+    assert_eq!(parts.branches[0].items.len(), 12_000);
+    assert!(parts == whole, "the two-part parse differs from saphyr's");
+    assert!(parse(input.as_bytes()).unwrap() == whole);
+}
+
+#[test]
+fn a_big_input_that_two_parts_cannot_vouch_for_is_parsed_whole() {
+    // A key repeated across the cut.
+    let dup = big_yaml("svc_3:\n    again: 1\n");
+    let lines: Vec<&str> = dup.split('\n').collect();
+    assert!(parse::parse_direct_parts(&dup, &lines).is_none());
+    let e = parse(dup.as_bytes()).unwrap_err();
+    assert_eq!(e.kind, StoreErrorKind::DuplicateKey, "{e}");
+    assert!(e.to_string().contains("svc_3"), "{e}");
+    // A root sequence followed by a key: the second part alone is a mapping.
+    let mut seq = String::new();
+    for i in 0..80_000 {
+        seq.push_str(&format!("- item {i} xxxxxxxxxxxx\n"));
+    }
+    seq.push_str("key: value\n");
+    let lines: Vec<&str> = seq.split('\n').collect();
+    assert!(parse::parse_direct_parts(&seq, &lines).is_none());
+    let want = parse::parse_with(seq.as_bytes(), false).unwrap_err();
+    let got = parse(seq.as_bytes()).unwrap_err();
+    assert_eq!(got.to_string(), want.to_string());
+    // Document markers: several documents are never cut.
+    let docs = format!("{}---\nb: 1\n", big_yaml(""));
+    let lines: Vec<&str> = docs.split('\n').collect();
+    assert!(parse::parse_direct_parts(&docs, &lines).is_none());
+    assert_eq!(parse(docs.as_bytes()).unwrap().branches.len(), 2);
+}
+
+#[test]
+fn a_big_document_emitted_in_two_parts_is_written_as_one() {
+    // Comments between top-level keys (the cut may fall before one) and a comment-only tail.
+    let mut input = String::new();
+    for i in 0..3000 {
+        if i % 3 == 0 {
+            input.push_str(&format!("# before {i}\n"));
+        }
+        input.push_str(&format!("k{i}:\n    a: 1\n    # inner\n    b: [x, y]\n"));
+    }
+    input.push_str("# the end\n");
+    let tree = parse(input.as_bytes()).unwrap();
+    let items = &tree.branches[0].items;
+    assert!(crate::walk::cut_points(items).len() >= 2);
+    let whole = emit::emit_into(String::new(), items, 4)
+        .unwrap()
+        .into_bytes();
+    assert!(
+        emit(&tree, 4).unwrap() == whole,
+        "the two-part emit differs"
+    );
+    assert!(whole.ends_with(b"# the end\n"));
+    // The same with the tail cut off: the second part then starts after a pair.
+    let mut short = Tree::default();
+    let mut b = Branch::new();
+    b.items = emit_test_clone(items);
+    b.items.pop();
+    short.branches.push(b);
+    assert!(!crate::walk::cut_points(&short.branches[0].items).is_empty());
+    assert!(
+        emit(&short, 2).unwrap()
+            == emit::emit_into(String::new(), &short.branches[0].items, 2)
+                .unwrap()
+                .into_bytes(),
+        "the two-part emit differs"
+    );
+}
+
+#[test]
+fn a_big_document_whose_second_part_has_no_key_is_written_whole() {
+    let mut input = String::from("only:\n");
+    for i in 0..9000 {
+        input.push_str(&format!("    k{i}: v\n"));
+    }
+    input.push_str("# a comment after the only key\n");
+    let tree = parse(input.as_bytes()).unwrap();
+    let items = &tree.branches[0].items;
+    assert!(crate::walk::cut_points(items).is_empty());
+    assert!(
+        emit(&tree, 4).unwrap() == input.as_bytes(),
+        "written differently"
+    );
+}
+
+/// Rebuilds items by emitting and parsing them again (trees do not implement Clone).
+fn emit_test_clone(items: &[Item]) -> Vec<Item> {
+    let bytes = emit::emit_into(String::new(), items, 4)
+        .unwrap()
+        .into_bytes();
+    parse(&bytes).unwrap().branches.remove(0).items
+}

@@ -4,9 +4,9 @@
 //! ([`plaintext_bytes`]), which is also what the MAC hashes.
 
 use aes_gcm::aead::consts::U32;
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::aes::Aes256;
-use aes_gcm::{AesGcm, Nonce};
+use aes_gcm::{AesGcm, Nonce, Tag};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
@@ -234,6 +234,8 @@ pub struct ValueCipher {
     gcm: SopsGcm,
     key: DataKey,
     ivs: crate::random::Pool,
+    /// Where each value is encrypted in place (plaintext, then ciphertext); wiped on drop.
+    buf: Zeroizing<Vec<u8>>,
 }
 
 impl ValueCipher {
@@ -243,6 +245,7 @@ impl ValueCipher {
             gcm: SopsGcm::new(key.as_bytes().into()),
             key: key.duplicate(),
             ivs: crate::random::Pool::new(),
+            buf: Zeroizing::new(Vec::new()),
         }
     }
 
@@ -267,18 +270,13 @@ impl ValueCipher {
                 &fresh[..]
             }
         };
-        let mut sealed = self
+        self.buf.clear();
+        self.buf.extend_from_slice(&plain);
+        let tag = self
             .gcm
-            .encrypt(
-                Nonce::<U32>::from_slice(iv),
-                Payload {
-                    msg: &plain,
-                    aad: aad.as_bytes(),
-                },
-            )
+            .encrypt_in_place_detached(Nonce::<U32>::from_slice(iv), aad.as_bytes(), &mut self.buf)
             .map_err(|_| CipherError::Authentication)?;
-        let tag = sealed.split_off(sealed.len() - TAG_LEN);
-        Ok(format_parts(&sealed, iv, &tag, datatype))
+        Ok(format_parts(&self.buf, iv, &tag, datatype))
     }
 
     /// Decrypts one `ENC[...]` string; see [`decrypt_value`].
@@ -295,33 +293,24 @@ impl ValueCipher {
         let clean = |f: &str| !f.contains(['\r', '\n']);
         if p.iv.len() == 44 && p.tag.len() == 24 && clean(p.data) {
             let mut iv = [0u8; IV_LEN + 1];
-            let iv_len = STANDARD
-                .decode_slice(p.iv, &mut iv)
-                .map_err(|_| CipherError::BadBase64 { field: "iv" })?;
-            if iv_len == IV_LEN {
-                let mut msg = Vec::with_capacity(p.data.len() * 3 / 4 + TAG_LEN);
-                STANDARD
-                    .decode_vec(p.data, &mut msg)
-                    .map_err(|_| CipherError::BadBase64 { field: "data" })?;
-                let data_len = msg.len();
-                STANDARD
-                    .decode_vec(p.tag, &mut msg)
-                    .map_err(|_| CipherError::BadBase64 { field: "tag" })?;
-                if msg.len() - data_len != TAG_LEN {
-                    return Err(CipherError::Authentication);
-                }
-                let plain = Zeroizing::new(
-                    self.gcm
-                        .decrypt(
-                            Nonce::<U32>::from_slice(&iv[..IV_LEN]),
-                            Payload {
-                                msg: &msg,
-                                aad: aad.as_bytes(),
-                            },
-                        )
-                        .map_err(|_| CipherError::Authentication)?,
-                );
-                let value = typed_value(&plain, p.datatype)?;
+            let mut tag = [0u8; TAG_LEN + 2];
+            let mut msg = Zeroizing::new(Vec::with_capacity(p.data.len() * 3 / 4 + 3));
+            // Anything unusual (bad base64, other lengths) goes the general way below, which
+            // reports it as sops does.
+            let decoded = STANDARD.decode_vec(p.data, &mut msg).is_ok()
+                && matches!(STANDARD.decode_slice(p.iv, &mut iv), Ok(IV_LEN))
+                && matches!(STANDARD.decode_slice(p.tag, &mut tag), Ok(TAG_LEN));
+            if decoded {
+                // Decrypted in place: the buffer becomes the value's string without a copy.
+                self.gcm
+                    .decrypt_in_place_detached(
+                        Nonce::<U32>::from_slice(&iv[..IV_LEN]),
+                        aad.as_bytes(),
+                        &mut msg,
+                        Tag::from_slice(&tag[..TAG_LEN]),
+                    )
+                    .map_err(|_| CipherError::Authentication)?;
+                let value = typed_value_owned(msg, p.datatype)?;
                 return Ok(Decrypted {
                     value,
                     iv: iv[..IV_LEN].to_vec(),
@@ -335,19 +324,32 @@ impl ValueCipher {
     }
 }
 
-/// `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` built in one buffer.
+/// `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]` built in one buffer of the exact size.
 fn format_parts(data: &[u8], iv: &[u8], tag: &[u8], datatype: &str) -> String {
-    let mut out = String::with_capacity(48 + (data.len() + iv.len() + tag.len()) * 4 / 3 + 12);
-    out.push_str("ENC[AES256_GCM,data:");
-    STANDARD.encode_string(data, &mut out);
-    out.push_str(",iv:");
-    STANDARD.encode_string(iv, &mut out);
-    out.push_str(",tag:");
-    STANDARD.encode_string(tag, &mut out);
-    out.push_str(",type:");
-    out.push_str(datatype);
-    out.push(']');
-    out
+    let b64 = |n: usize| n.div_ceil(3) * 4;
+    let size = "ENC[AES256_GCM,data:,iv:,tag:,type:]".len()
+        + b64(data.len())
+        + b64(iv.len())
+        + b64(tag.len())
+        + datatype.len();
+    let mut out = vec![0u8; size];
+    let mut at = 0;
+    for (label, field) in [
+        (&b"ENC[AES256_GCM,data:"[..], data),
+        (b",iv:", iv),
+        (b",tag:", tag),
+    ] {
+        out[at..at + label.len()].copy_from_slice(label);
+        at += label.len();
+        // The rest of the buffer is at least the padded length, so this cannot fail.
+        at += STANDARD.encode_slice(field, &mut out[at..]).unwrap_or(0);
+    }
+    for part in [&b",type:"[..], datatype.as_bytes(), b"]"] {
+        out[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    // Base64 and the labels are ASCII and the type came from a `&str`.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Encrypts one scalar with `aad` (the key path joined by `:` plus a trailing `:`).
@@ -462,6 +464,28 @@ pub struct Decrypted {
 }
 
 /// Parses decrypted bytes per the declared type, with Go's parsers' leniency.
+/// [`typed_value`] taking the plaintext buffer: a string, byte string or comment becomes
+/// the value without a copy.
+fn typed_value_owned(mut plain: Zeroizing<Vec<u8>>, datatype: &str) -> Result<Value, CipherError> {
+    match datatype {
+        // Python sops 1.x wrote `bytes`; sops 3.11 panics on it, we read it as a byte string.
+        "str" | "bytes" => Ok(match String::from_utf8(std::mem::take(&mut *plain)) {
+            Ok(s) => Value::Str(s),
+            Err(e) => Value::Bytes(e.into_bytes()),
+        }),
+        "comment" => match String::from_utf8(std::mem::take(&mut *plain)) {
+            Ok(s) => Ok(Value::Comment(s)),
+            Err(e) => {
+                drop(Zeroizing::new(e.into_bytes()));
+                Err(CipherError::BadPlaintext {
+                    datatype: "utf-8 text",
+                })
+            }
+        },
+        _ => typed_value(&plain, datatype),
+    }
+}
+
 fn typed_value(plain: &[u8], datatype: &str) -> Result<Value, CipherError> {
     let text = || {
         std::str::from_utf8(plain).map_err(|_| CipherError::BadPlaintext {
@@ -643,6 +667,72 @@ mod tests {
             EncryptedValue::parse("ENC[AES256_GCM,data:A,iv:AA==,tag:AA==,type:str]"),
             Err(CipherError::BadBase64 { field: "data" })
         );
+    }
+
+    #[test]
+    fn the_value_cipher_agrees_with_the_reference_and_reports_like_it() {
+        let key = vector_key();
+        let iv = vector_iv();
+        let mut cipher = ValueCipher::new(&key);
+        for (value, aad) in [
+            (Value::Str("hello".into()), "a:b:"),
+            (Value::Int(42), "n:"),
+            (Value::Comment(" a comment".into()), ":"),
+            (Value::Bytes(vec![0xff, 0, 0xfe]), "b:"),
+            (Value::Str("x".repeat(300)), "long:"),
+        ] {
+            let want = encrypt_value(&value, &key, aad, Some(&iv)).unwrap();
+            assert_eq!(cipher.encrypt(&value, aad, Some(&iv)).unwrap(), want);
+            let back = cipher.decrypt(&want, aad).unwrap();
+            assert!(back.value == value, "{aad}");
+            assert_eq!(back.iv, iv);
+            assert!(decrypt_value(&want, &key, aad).unwrap().value == value);
+        }
+        // Malformed fields are reported in sops' order (data, iv, tag) on the fast path too.
+        let good = cipher
+            .encrypt(&Value::Str("hello".into()), "a:", None)
+            .unwrap();
+        let p = Parts::split(&good).unwrap();
+        let bad_data = good.replacen(p.data, "!!!!", 1);
+        let bad_both = bad_data.replacen(p.tag, "!!!!!!!!!!!!!!!!!!!!!!!!", 1);
+        for bad in [bad_data, bad_both] {
+            assert_eq!(
+                cipher.decrypt(&bad, "a:").err(),
+                Some(CipherError::BadBase64 { field: "data" })
+            );
+        }
+        let bad_tag = good.replacen(p.tag, "!!!!!!!!!!!!!!!!!!!!!!!!", 1);
+        assert_eq!(
+            cipher.decrypt(&bad_tag, "a:").err(),
+            decrypt_value(&bad_tag, &key, "a:").err()
+        );
+        assert!(cipher.decrypt(&bad_tag, "a:").is_err());
+        assert_eq!(
+            cipher.decrypt(&good, "b:").err(),
+            Some(CipherError::Authentication)
+        );
+        // A comment that is not UTF-8 is refused, a string that is not becomes bytes.
+        let raw = seal(&[0xff, 0xfe], &key, ":", &iv, "comment")
+            .unwrap()
+            .to_sops_string();
+        assert!(matches!(
+            cipher.decrypt(&raw, ":"),
+            Err(CipherError::BadPlaintext { .. })
+        ));
+    }
+
+    #[test]
+    fn values_are_written_with_exact_base64() {
+        for n in 0..70 {
+            let data: Vec<u8> = (0..n as u8).collect();
+            let want = format!(
+                "ENC[AES256_GCM,data:{},iv:{},tag:{},type:str]",
+                STANDARD.encode(&data),
+                STANDARD.encode(&data[..n / 2]),
+                STANDARD.encode([7u8; 16]),
+            );
+            assert_eq!(format_parts(&data, &data[..n / 2], &[7u8; 16], "str"), want);
+        }
     }
 
     #[test]

@@ -36,8 +36,7 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
             err
         })?,
     };
-    drop(decrypted);
-    target.write(args, &out)
+    target.write_dropping(args, &out, decrypted)
 }
 
 /// `--extract '["a"][0]["b"]'` on the first document: a string is printed raw, a mapping as a

@@ -36,8 +36,7 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
     let mut encrypted =
         DecryptedFile::create(target.input, tree, &options, &ring)?.into_encrypted()?;
     let out = encrypted.emit(target.output, &opts)?;
-    drop(encrypted);
-    target.write(args, &out)
+    target.write_dropping(args, &out, encrypted)
 }
 
 /// The encryption settings for a new file: keys from the flags (one group) or else from the

@@ -98,6 +98,30 @@ impl Target {
         }
         io::write_stdout(data)
     }
+
+    /// Writes the result like [`Target::write`] while `done` (a tree no longer needed) is
+    /// dropped on another thread: freeing, and for plaintext wiping, a big tree takes about
+    /// as long as writing it out. The drop has finished when this returns.
+    pub fn write_dropping<T: Send>(
+        &self,
+        args: &OpArgs,
+        data: &[u8],
+        done: T,
+    ) -> Result<(), CliError> {
+        // Below this output size a thread costs more than it saves.
+        const BIG: usize = 1 << 20;
+        if data.len() < BIG {
+            drop(done);
+            return self.write(args, data);
+        }
+        std::thread::scope(|scope| {
+            // If no thread starts, the closure and `done` with it are dropped here.
+            let _dropper = std::thread::Builder::new()
+                .name("rsops-drop".to_owned())
+                .spawn_scoped(scope, move || drop(done));
+            self.write(args, data)
+        })
+    }
 }
 
 /// Store settings: `.sops.yaml` `stores`, then `--indent`.

@@ -211,10 +211,9 @@ pub(crate) fn parse_with(input: &[u8], fast: bool) -> Result<Tree, StoreError> {
 /// may appear anywhere, comments included ("control characters are not allowed"). Found by
 /// fuzzing: a NUL in a comment was read, then written back unreadable.
 fn check_printable(src: &str) -> Result<(), StoreError> {
-    let ascii_ok = |b: u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e);
     // One pass over the bytes; characters are decoded only from the first byte that is not
     // printable ASCII (a character boundary, since every byte before it is ASCII).
-    let Some(from) = src.bytes().position(|b| !ascii_ok(b)) else {
+    let Some(from) = first_unprintable_ascii(src.as_bytes()) else {
         return Ok(());
     };
     for (i, c) in src[from..].char_indices() {
@@ -239,6 +238,38 @@ fn check_printable(src: &str) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// The index of the first byte that is not printable ASCII, a tab or a line break. Eight
+/// bytes at a time: a word with no byte below 0x20 and none above 0x7e is skipped whole (the
+/// line breaks send about one word per line to the byte loop).
+pub(super) fn first_unprintable_ascii(bytes: &[u8]) -> Option<usize> {
+    const fn splat(b: u8) -> u64 {
+        u64::from_ne_bytes([b; 8])
+    }
+    let ok = |b: u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e);
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in words.by_ref() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_ne_bytes(w);
+        // A byte below 0x20 borrows into its high bit; a byte of 0x7f or more has its high bit
+        // set once 1 is added (0xff carries, but its high bit is already set in `x`).
+        let low = x.wrapping_sub(splat(0x20)) & !x & splat(0x80);
+        let high = (x.wrapping_add(splat(1)) | x) & splat(0x80);
+        if low | high != 0
+            && let Some(i) = chunk.iter().position(|&b| !ok(b))
+        {
+            return Some(at + i);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| !ok(b))
+        .map(|i| at + i)
 }
 
 /// A source rewritten so that saphyr accepts sops' comment-only flow collections.

@@ -1007,3 +1007,33 @@ fn emit_test_clone(items: &[Item]) -> Vec<Item> {
         .into_bytes();
     parse(&bytes).unwrap().branches.remove(0).items
 }
+
+#[test]
+fn the_word_scan_for_unprintable_bytes_agrees_with_a_byte_loop() {
+    let ok = |b: u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e);
+    let mut buf = vec![b'a'; 40];
+    // Every byte value at every offset of a word, and after a line break in the same word.
+    for pos in 0..buf.len() {
+        for v in 0..=255u8 {
+            buf.fill(b'a');
+            buf[pos] = v;
+            if pos > 0 {
+                buf[pos - 1] = b'\n';
+            }
+            let want = buf.iter().position(|&b| !ok(b));
+            assert_eq!(
+                parse::first_unprintable_ascii(&buf),
+                want,
+                "{v:#x} at {pos}"
+            );
+        }
+    }
+    // Two bad bytes in one word: the first is found.
+    let mut two = b"abcdefgh".to_vec();
+    two[2] = 0x1f;
+    two[5] = 0x7f;
+    assert_eq!(parse::first_unprintable_ascii(&two), Some(2));
+    two[2] = 0xff;
+    two[1] = 0x7f;
+    assert_eq!(parse::first_unprintable_ascii(&two), Some(1));
+}

@@ -6,8 +6,8 @@ use std::fmt;
 use crate::tree::{Branch, Item, Value};
 
 /// sops' key path notation for messages: `["a"]["b"]` (keys only, as errors show them).
-pub fn key_path(keys: &[String]) -> String {
-    keys.iter().map(|k| format!("[{k:?}]")).collect()
+pub fn key_path<S: AsRef<str>>(keys: &[S]) -> String {
+    keys.iter().map(|k| format!("[{:?}]", k.as_ref())).collect()
 }
 
 /// One step of a path.

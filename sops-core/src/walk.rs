@@ -17,7 +17,7 @@ use crate::tree::{Branch, Item, Tree, Value};
 /// What the leaf function sees for one leaf.
 pub(crate) struct Leaf<'a> {
     /// The key path from the document root (sequence indices excluded).
-    pub path: &'a [String],
+    pub path: &'a [&'a str],
     /// The AAD: the path joined by `:` plus a trailing `:` (`":"` at the root).
     pub aad: &'a str,
     /// Whether the rule says this leaf is encrypted.
@@ -25,16 +25,17 @@ pub(crate) struct Leaf<'a> {
 }
 
 /// Walks all documents, calling `f` on every scalar and comment (nulls are skipped).
-pub(crate) struct Walker<'r, F> {
+pub(crate) struct Walker<'r, 't, F> {
     rule: &'r CryptRule,
     f: F,
-    path: Vec<String>,
+    /// The keys from the root, borrowed from the tree being walked.
+    path: Vec<&'t str>,
     /// `path` with a `:` after each key, maintained incrementally (no join per leaf).
     prefix: String,
     stack: Vec<Vec<String>>,
 }
 
-impl<'r, E, F> Walker<'r, F>
+impl<'r, 't, E, F> Walker<'r, 't, F>
 where
     F: FnMut(&mut Value, Leaf<'_>) -> Result<(), E>,
 {
@@ -53,12 +54,12 @@ where
             .should_encrypt(&self.path, &self.stack, leaf_is_comment)
     }
 
-    pub(crate) fn branch(&mut self, branch: &mut Branch) -> Result<(), E> {
+    pub(crate) fn branch(&mut self, branch: &'t mut Branch) -> Result<(), E> {
         self.items(&mut branch.items)
     }
 
     /// Walks the items of one mapping (a whole document, or a part of one cut by [`in_parts`]).
-    pub(crate) fn items(&mut self, items: &mut [Item]) -> Result<(), E> {
+    pub(crate) fn items(&mut self, items: &'t mut [Item]) -> Result<(), E> {
         self.stack.push(Vec::new());
         for item in items {
             match item {
@@ -86,10 +87,11 @@ where
                     };
                 }
                 Item::Pair { key, value } => {
+                    let key: &'t String = key;
                     let mark = self.prefix.len();
                     self.prefix.push_str(key);
                     self.prefix.push(':');
-                    self.path.push(key.clone());
+                    self.path.push(key);
                     let r = self.value(value);
                     self.path.pop();
                     self.prefix.truncate(mark);
@@ -102,7 +104,7 @@ where
         Ok(())
     }
 
-    fn list(&mut self, list: &mut [Value]) -> Result<(), E> {
+    fn list(&mut self, list: &'t mut [Value]) -> Result<(), E> {
         self.stack.push(Vec::new());
         for v in list {
             let was_comment = if let Value::Comment(t) = v {
@@ -124,7 +126,7 @@ where
         Ok(())
     }
 
-    fn value(&mut self, value: &mut Value) -> Result<(), E> {
+    fn value(&mut self, value: &'t mut Value) -> Result<(), E> {
         match value {
             Value::Map(b) => self.branch(b),
             Value::List(l) => self.list(l),
@@ -187,12 +189,12 @@ impl MacInput<'_> {
 /// Runs `work` over every document of `tree`, in order, with the MAC input going to
 /// `hasher` in document order.
 ///
-/// A big document is cut into pieces right after top-level pairs ([`cut_points`]), where a
-/// walk is in the same state as a fresh one (empty path, and the comment level is cleared
-/// after every pair), so walking the pieces separately gives the same leaves, paths and
-/// decisions as one walk. Odd pieces run on a second thread ([`alternate`]) with their MAC
-/// input buffered, and are fed to `hasher` in turn. Returns the result of every piece in
-/// order, or the first error in document order.
+/// A big document is cut in two halves right after a top-level pair ([`cut_points`]), where
+/// a walk is in the same state as a fresh one (empty path, and the comment level is cleared
+/// after every pair), so walking the halves separately gives the same leaves, paths and
+/// decisions as one walk. The second half runs on another thread ([`alternate`]) with its
+/// MAC input buffered, then fed to `hasher`. Returns the result of every part in order, or
+/// the first error in document order.
 pub(crate) fn in_parts<S, E, W>(
     tree: &mut Tree,
     hasher: &mut MacHasher,
@@ -205,8 +207,11 @@ where
 {
     let mut done = Vec::new();
     for branch in &mut tree.branches {
+        // Two halves: each thread then frees mostly what the same thread's half of the parse
+        // allocated (alternating pieces made the allocator's locks contended).
         let cuts = cut_points(&branch.items);
-        let pieces = pieces_mut(&mut branch.items, &cuts);
+        let half: Vec<usize> = cuts.get(cuts.len() / 2).copied().into_iter().collect();
+        let pieces = pieces_mut(&mut branch.items, &half);
         alternate(
             &mut (&mut *hasher, &mut done),
             pieces,
@@ -470,8 +475,8 @@ mod tests {
         .unwrap();
         assert_eq!(
             parts.len(),
-            cuts + 2,
-            "pieces of the big document, then the small one"
+            3,
+            "two halves of the big document, then the small one"
         );
         assert_eq!(parts.concat(), want);
         assert_eq!(hasher.finalize(), <[u8; 64]>::from(want_mac.finalize()));
@@ -480,15 +485,14 @@ mod tests {
     #[test]
     fn the_first_error_in_document_order_wins() {
         let rule = CryptRule::UnencryptedSuffix("_unencrypted".to_owned());
-        // An error in the first (even) piece, and one in an odd piece followed by one in a
-        // later even piece.
+        // Errors in both halves, and two in the second half.
         for (bad, want) in [
             (["key10:", "key1400:"], "key10:k0:"),
-            (["key400:", "key1400:"], "key400:k0:"),
+            (["key1400:", "key1450:"], "key1400:k0:"),
         ] {
             let mut tree = big_tree();
             let cuts = cut_points(&tree.branches[0].items);
-            assert!(cuts[0] < 400 && 400 < cuts[1] && cuts[3] < 1400, "{cuts:?}");
+            assert!(cuts[cuts.len() / 2] < 1400, "{cuts:?}");
             let mut hasher = MacHasher::new(Sha512::new());
             let r = in_parts(&mut tree, &mut hasher, |items, _| {
                 let mut walker = Walker::new(&rule, |_: &mut Value, leaf: Leaf<'_>| {
@@ -502,5 +506,33 @@ mod tests {
             });
             assert_eq!(r, Err(want.to_owned()));
         }
+    }
+
+    #[test]
+    fn alternating_pieces_are_merged_in_order_and_the_first_error_wins() {
+        let run = |fail: &[usize]| {
+            let mut seen = Vec::new();
+            let r = alternate(
+                &mut seen,
+                (0..7).collect(),
+                |seen: &mut Vec<usize>, p: usize| {
+                    if fail.contains(&p) {
+                        return Err(p);
+                    }
+                    seen.push(p);
+                    Ok(())
+                },
+                |p: usize| if fail.contains(&p) { Err(p) } else { Ok(p) },
+                |seen, r| {
+                    seen.push(r?);
+                    Ok(())
+                },
+            );
+            (r, seen)
+        };
+        assert_eq!(run(&[]), (Ok(()), (0..7).collect()));
+        assert_eq!(run(&[3, 4]), (Err(3), vec![0, 1, 2]));
+        assert_eq!(run(&[4, 5]), (Err(4), vec![0, 1, 2, 3]));
+        assert_eq!(run(&[6]), (Err(6), vec![0, 1, 2, 3, 4, 5]));
     }
 }

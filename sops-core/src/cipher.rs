@@ -271,6 +271,10 @@ impl ValueCipher {
             }
         };
         self.buf.clear();
+        if self.buf.capacity() < plain.len() {
+            // A fresh buffer rather than a reallocation, which would free an unwiped copy.
+            self.buf = Zeroizing::new(Vec::with_capacity(plain.len()));
+        }
         self.buf.extend_from_slice(&plain);
         let tag = self
             .gcm

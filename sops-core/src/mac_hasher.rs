@@ -43,13 +43,26 @@ impl MacHasher {
 
     /// Appends `data`.
     pub(crate) fn update(&mut self, data: &[u8]) {
-        if self.buf.capacity() == 0 {
-            self.buf.reserve(BATCH);
+        // The batch never grows in place: a reallocation would free a copy of the plaintext
+        // without wiping it. What does not fit goes out first.
+        if self.buf.len() + data.len() > self.buf.capacity() {
+            if !self.buf.is_empty() {
+                let batch = std::mem::replace(&mut self.buf, Zeroizing::new(Vec::new()));
+                self.hash(batch);
+            }
+            self.buf = Zeroizing::new(Vec::with_capacity(data.len().max(BATCH)));
         }
         self.buf.extend_from_slice(data);
         if self.buf.len() >= BATCH {
-            let batch = std::mem::replace(&mut self.buf, Zeroizing::new(Vec::with_capacity(BATCH)));
+            let batch = std::mem::replace(&mut self.buf, Zeroizing::new(Vec::new()));
             self.hash(batch);
+        }
+    }
+
+    /// Appends batches gathered elsewhere ([`MacBuffer`]), in order.
+    pub(crate) fn update_batches(&mut self, buffer: MacBuffer) {
+        for batch in buffer.batches {
+            self.update(&batch);
         }
     }
 
@@ -113,6 +126,29 @@ impl MacHasher {
     }
 }
 
+/// MAC input kept for later, in batches that never grow in place (no unwiped copies), each
+/// wiped on drop.
+#[derive(Default)]
+pub(crate) struct MacBuffer {
+    batches: Vec<Batch>,
+}
+
+impl MacBuffer {
+    /// Appends `data`.
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        match self.batches.last_mut() {
+            Some(last) if last.len() + data.len() <= last.capacity() => {
+                last.extend_from_slice(data);
+            }
+            _ => {
+                let mut batch = Zeroizing::new(Vec::with_capacity(data.len().max(BATCH)));
+                batch.extend_from_slice(data);
+                self.batches.push(batch);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +179,24 @@ mod tests {
         let mut want = seed();
         want.update(b"tiny");
         assert_eq!(h.finalize(), <[u8; 64]>::from(want.finalize()));
+    }
+
+    #[test]
+    fn buffered_batches_and_big_pieces_hash_like_one_stream() {
+        let data: Vec<u8> = (0..BATCH * 3 + 17).map(|i| (i * 13 % 251) as u8).collect();
+        let mut want = Sha512::new();
+        want.update(&data);
+        let want: [u8; 64] = want.finalize().into();
+        // Pieces bigger than a batch, small ones, and a buffer fed in the middle.
+        let mut h = MacHasher::new(Sha512::new());
+        h.update(&data[..10]);
+        let mut later = MacBuffer::default();
+        for chunk in data[10..BATCH * 2].chunks(BATCH / 3 + 1) {
+            later.update(chunk);
+        }
+        later.update(&data[BATCH * 2..BATCH * 3]);
+        h.update_batches(later);
+        h.update(&data[BATCH * 3..]);
+        assert_eq!(h.finalize(), want);
     }
 }

@@ -8,9 +8,7 @@
 //! path joined by `:` plus a trailing `:`, without escaping (`a:b` and `a`/`b` collide, as in
 //! sops); the root level gives `":"`.
 
-use zeroize::Zeroizing;
-
-use crate::mac_hasher::MacHasher;
+use crate::mac_hasher::{MacBuffer, MacHasher};
 use crate::rules::CryptRule;
 use crate::tree::{Branch, Item, Tree, Value};
 
@@ -173,7 +171,7 @@ pub(crate) enum MacInput<'h> {
     /// Hashed in order as it comes.
     Hasher(&'h mut MacHasher),
     /// Kept until its turn.
-    Buffer(&'h mut Zeroizing<Vec<u8>>),
+    Buffer(&'h mut MacBuffer),
 }
 
 impl MacInput<'_> {
@@ -181,7 +179,7 @@ impl MacInput<'_> {
     pub(crate) fn update(&mut self, data: &[u8]) {
         match self {
             Self::Hasher(h) => h.update(data),
-            Self::Buffer(b) => b.extend_from_slice(data),
+            Self::Buffer(b) => b.update(data),
         }
     }
 }
@@ -220,12 +218,12 @@ where
                 Ok(())
             },
             |piece| {
-                let mut bytes = Zeroizing::new(Vec::new());
-                work(piece, &mut MacInput::Buffer(&mut bytes)).map(|s| (s, bytes))
+                let mut buffer = MacBuffer::default();
+                work(piece, &mut MacInput::Buffer(&mut buffer)).map(|s| (s, buffer))
             },
             |(hasher, done), result| {
-                let (s, bytes) = result?;
-                hasher.update(&bytes);
+                let (s, buffer) = result?;
+                hasher.update_batches(buffer);
                 done.push(s);
                 Ok(())
             },

@@ -314,7 +314,7 @@ impl ValueCipher {
                         Tag::from_slice(&tag[..TAG_LEN]),
                     )
                     .map_err(|_| CipherError::Authentication)?;
-                let value = typed_value_owned(msg, p.datatype)?;
+                let value = typed_value(msg, p.datatype)?;
                 return Ok(Decrypted {
                     value,
                     iv: iv[..IV_LEN].to_vec(),
@@ -323,7 +323,7 @@ impl ValueCipher {
         }
         let enc = EncryptedValue::parse(s)?;
         let plain = open(&enc, &self.key, aad)?;
-        let value = typed_value(&plain, &enc.datatype)?;
+        let value = typed_value(plain, &enc.datatype)?;
         Ok(Decrypted { value, iv: enc.iv })
     }
 }
@@ -455,7 +455,7 @@ pub fn decrypt_value(s: &str, key: &DataKey, aad: &str) -> Result<Decrypted, Cip
     }
     let enc = EncryptedValue::parse(s)?;
     let plain = open(&enc, key, aad)?;
-    let value = typed_value(&plain, &enc.datatype)?;
+    let value = typed_value(plain, &enc.datatype)?;
     Ok(Decrypted { value, iv: enc.iv })
 }
 
@@ -468,58 +468,42 @@ pub struct Decrypted {
 }
 
 /// Parses decrypted bytes per the declared type, with Go's parsers' leniency.
-/// [`typed_value`] taking the plaintext buffer: a string, byte string or comment becomes
-/// the value without a copy.
-fn typed_value_owned(mut plain: Zeroizing<Vec<u8>>, datatype: &str) -> Result<Value, CipherError> {
-    match datatype {
-        // Python sops 1.x wrote `bytes`; sops 3.11 panics on it, we read it as a byte string.
-        "str" | "bytes" => Ok(match String::from_utf8(std::mem::take(&mut *plain)) {
-            Ok(s) => Value::Str(s),
-            Err(e) => Value::Bytes(e.into_bytes()),
-        }),
-        "comment" => match String::from_utf8(std::mem::take(&mut *plain)) {
-            Ok(s) => Ok(Value::Comment(s)),
-            Err(e) => {
-                drop(Zeroizing::new(e.into_bytes()));
-                Err(CipherError::BadPlaintext {
-                    datatype: "utf-8 text",
-                })
-            }
-        },
-        _ => typed_value(&plain, datatype),
-    }
-}
-
-fn typed_value(plain: &[u8], datatype: &str) -> Result<Value, CipherError> {
-    let text = || {
+/// The typed value of a decrypted plaintext (sops' `type:` field). A string, byte string or
+/// comment takes the plaintext buffer itself, without a copy.
+fn typed_value(mut plain: Zeroizing<Vec<u8>>, datatype: &str) -> Result<Value, CipherError> {
+    fn text(plain: &[u8]) -> Result<&str, CipherError> {
         std::str::from_utf8(plain).map_err(|_| CipherError::BadPlaintext {
             datatype: "utf-8 text",
         })
-    };
+    }
     Ok(match datatype {
-        "str" => match std::str::from_utf8(plain) {
-            Ok(s) => Value::Str(s.to_owned()),
-            Err(_) => Value::Bytes(plain.to_vec()),
-        },
         // Python sops 1.x wrote `bytes`; sops 3.11 panics on it, we read it as a byte string.
-        "bytes" => match std::str::from_utf8(plain) {
-            Ok(s) => Value::Str(s.to_owned()),
-            Err(_) => Value::Bytes(plain.to_vec()),
+        "str" | "bytes" => match String::from_utf8(std::mem::take(&mut *plain)) {
+            Ok(s) => Value::Str(s),
+            Err(e) => Value::Bytes(e.into_bytes()),
         },
-        "int" => {
-            Value::Int(parse_go_int(text()?).ok_or(CipherError::BadPlaintext { datatype: "int" })?)
-        }
+        "comment" => match String::from_utf8(std::mem::take(&mut *plain)) {
+            Ok(s) => Value::Comment(s),
+            Err(e) => {
+                drop(Zeroizing::new(e.into_bytes()));
+                return Err(CipherError::BadPlaintext {
+                    datatype: "utf-8 text",
+                });
+            }
+        },
+        "int" => Value::Int(
+            parse_go_int(text(&plain)?).ok_or(CipherError::BadPlaintext { datatype: "int" })?,
+        ),
         "float" => Value::Float(
-            parse_go_float(text()?).ok_or(CipherError::BadPlaintext { datatype: "float" })?,
+            parse_go_float(text(&plain)?).ok_or(CipherError::BadPlaintext { datatype: "float" })?,
         ),
         "bool" => Value::Bool(
-            parse_go_bool(text()?).ok_or(CipherError::BadPlaintext { datatype: "bool" })?,
+            parse_go_bool(text(&plain)?).ok_or(CipherError::BadPlaintext { datatype: "bool" })?,
         ),
         "time" => Value::Time(
-            Timestamp::parse_rfc3339(text()?)
+            Timestamp::parse_rfc3339(text(&plain)?)
                 .map_err(|_| CipherError::BadPlaintext { datatype: "time" })?,
         ),
-        "comment" => Value::Comment(text()?.to_owned()),
         other => return Err(CipherError::UnknownType(other.to_owned())),
     })
 }

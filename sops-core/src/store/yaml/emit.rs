@@ -22,43 +22,44 @@ pub(crate) fn effective_indent(indent: usize) -> usize {
 }
 
 pub(crate) fn emit_tree(tree: &Tree, indent: usize) -> Result<Vec<u8>, StoreError> {
-    // Reserve the whole output once: growing a multi-megabyte buffer by doubling copies it and
-    // touches twice the pages.
     let best = effective_indent(indent);
-    let estimate: usize = tree
+    // A big document is written in pieces that alternate between two threads
+    // (`walk::alternate`): the even ones straight into the output, the odd ones into a buffer
+    // of their own, appended in turn. Each piece is written as a document of its own, which
+    // gives the same bytes as one document: every cut follows a pair, so no piece but the
+    // last has foot comments, and a piece's head comments are written at column 0 as those
+    // of a top-level key. Each piece's size is estimated once, for its buffer and the total.
+    let documents: Vec<Vec<(&[Item], usize)>> = tree
         .branches
         .iter()
-        .map(|b| estimate_items(&b.items, 0, best, 1))
-        .sum();
-    let mut out = String::with_capacity(estimate + estimate / 32 + 64);
-    for (i, branch) in tree.branches.iter().enumerate() {
+        .map(|b| {
+            let cuts = crate::walk::cut_points(&b.items);
+            crate::walk::pieces(&b.items, &cuts)
+                .into_iter()
+                .map(|piece| {
+                    let estimate = estimate_items(piece, 0, best, 1);
+                    (piece, estimate + estimate / 32)
+                })
+                .collect()
+        })
+        .collect();
+    // Reserve the whole output once: growing a multi-megabyte buffer by doubling copies it and
+    // touches twice the pages.
+    let total: usize = documents.iter().flatten().map(|(_, size)| size).sum();
+    let mut out = String::with_capacity(total + 64);
+    for (i, pieces) in documents.into_iter().enumerate() {
         if i > 0 {
             // yaml.v3 writes `---` before every document after the first.
             out.push_str("---\n");
         }
-        // A big document is written in pieces that alternate between two threads
-        // (`walk::alternate`): the even ones straight into the output, the odd ones into a
-        // buffer of their own, appended in turn. Each piece is written as a document of its
-        // own, which gives the same bytes as one document: every cut follows a pair, so no
-        // piece but the last has foot comments, and a piece's head comments are written at
-        // column 0 as those of a top-level key.
-        let cuts = crate::walk::cut_points(&branch.items);
-        let pieces = crate::walk::pieces(&branch.items, &cuts);
         crate::walk::alternate(
             &mut out,
             pieces,
-            |out, piece| {
+            |out, (piece, _)| {
                 *out = emit_into(std::mem::take(out), piece, indent)?;
                 Ok(())
             },
-            |piece| {
-                let estimate = estimate_items(piece, 0, best, 1);
-                emit_into(
-                    String::with_capacity(estimate + estimate / 32),
-                    piece,
-                    indent,
-                )
-            },
+            |(piece, size)| emit_into(String::with_capacity(size), piece, indent),
             |out, written| {
                 out.push_str(&written?);
                 Ok(())

@@ -96,6 +96,16 @@ impl Repo {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Runs `rsops git check` with `extra` arguments, expects findings (exit 1), and returns
+    /// what it printed.
+    fn check_findings(&self, extra: &[&str]) -> String {
+        let mut args = vec!["git", "check"];
+        args.extend_from_slice(extra);
+        let out = self.rsops(&args);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     fn rsops(&self, args: &[&str]) -> Output {
         self.cmd(rsops(), &self.dir).args(args).output().unwrap()
     }
@@ -541,9 +551,7 @@ fn check_catches_wrong_keys_and_history() {
     let foreign = other.blob(":secrets/x.yaml");
     std::fs::write(r.dir.join("tenants/a/copied.yaml"), &foreign).unwrap();
     r.ok(&["add", "tenants/a/copied.yaml"]);
-    let out = r.rsops(&["git", "check"]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = r.check_findings(&[]);
     assert!(
         stdout.contains("tenants/a/copied.yaml: keys differ from .sops.yaml")
             && stdout.contains(&format!("missing: {AGE2}"))
@@ -562,9 +570,7 @@ fn check_catches_wrong_keys_and_history() {
     r.ok(&["commit", "-qm", "remove"]);
     let out = r.rsops(&["git", "check"]);
     assert!(out.status.success(), "{}", describe(&out));
-    let out = r.rsops(&["git", "check", "--history"]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = r.check_findings(&["--history"]);
     assert!(
         stdout.contains("tenants/a/old.yaml (history, blob"),
         "{stdout}"
@@ -622,9 +628,7 @@ fn new_recipients_in_sops_yaml_apply_on_renormalize_and_merge() {
             .replacen(&format!("age: {AGE1}"), &format!("age: {AGE1},{AGE2}"), 1),
     );
     r.ok(&["add", ".sops.yaml"]);
-    let out = r.rsops(&["git", "check"]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("missing: {AGE2}")));
+    assert!(r.check_findings(&[]).contains(&format!("missing: {AGE2}")));
     r.ok(&["add", "--renormalize", "secrets"]);
     let rekeyed = r.blob(":secrets/db.yaml");
     assert_eq!(recipients(&rekeyed), vec![AGE1, AGE2]);
@@ -724,9 +728,7 @@ fn check_accepts_the_threshold_updatekeys_would_store() {
     // A threshold `updatekeys` would change is still reported.
     r.write(".sops.yaml", &rule(1));
     r.ok(&["add", ".sops.yaml"]);
-    let out = r.rsops(&["git", "check"]);
-    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = r.check_findings(&[]);
     assert!(
         stdout.contains("shamir_threshold is 2 but .sops.yaml asks for 1"),
         "{stdout}"

@@ -198,9 +198,9 @@ fn ssh_recipients_interoperate_both_ways() {
     }
 }
 
-/// A file big enough for the MAC to be hashed on a second thread, the YAML to be built
-/// straight from the scanner, parsed in two parts and walked and written in pieces on two
-/// threads (1.3 MB, 10,000 values, no comments), both directions with real sops, each
+/// A file big enough for the MAC to be hashed on a second thread and for rsops to encrypt
+/// it piece by piece on two threads, and to parse it in two parts and walk and write it in
+/// pieces when decrypting (1.3 MB, 10,000 values, no comments), both directions with real sops, each
 /// checking the other's MAC; and with `mac_only_encrypted` and a partial rule.
 #[test]
 fn big_files_interoperate_both_ways() {

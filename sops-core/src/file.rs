@@ -22,6 +22,10 @@ use crate::timestamp::Timestamp;
 use crate::tree::{Branch, Item, Tree, Value};
 use crate::walk::{self, Walker};
 
+mod pieces;
+
+pub use pieces::encrypt_yaml_in_pieces;
+
 /// The metadata key of YAML, JSON and binary files.
 const SOPS_KEY: &str = "sops";
 /// The prefix of flattened metadata keys in dotenv files.
@@ -336,27 +340,7 @@ impl DecryptedFile {
             return Err(Error::AlreadyEncrypted { format });
         }
         let data_key = DataKey::generate();
-        let (key_groups, threshold) =
-            keyring.seal(&options.key_groups, options.shamir_threshold, &data_key)?;
-        // sops clears every partial-encryption option for binary input (a warning), so binary
-        // files carry no rule and no mac_only_encrypted.
-        let (rule, mac_only_encrypted) = if format == Format::Binary {
-            (None, false)
-        } else {
-            (
-                Some(rules::effective(options.rule.as_ref())),
-                options.mac_only_encrypted,
-            )
-        };
-        let metadata = Metadata {
-            shamir_threshold: threshold,
-            key_groups,
-            last_modified: String::new(),
-            mac: String::new(),
-            rule,
-            mac_only_encrypted,
-            version: SOPS_VERSION.to_owned(),
-        };
+        let metadata = new_metadata(format, options, keyring, &data_key)?;
         Ok(Self {
             tree,
             metadata,
@@ -419,16 +403,54 @@ impl DecryptedFile {
                 && o.metadata_digest == metadata_digest(&metadata)
         });
         if !unchanged {
-            let now = Timestamp::now_utc().to_rfc3339();
-            metadata.mac = cipher::encrypt_value(&Value::Str(mac_hex), &data_key, &now, None)
-                .map_err(|source| Error::Encrypt {
-                    path: "sops.mac".to_owned(),
-                    source,
-                })?;
-            metadata.last_modified = now;
+            seal_mac(&mut metadata, mac_hex, &data_key)?;
         }
         Ok(EncryptedFile { tree, metadata })
     }
+}
+
+/// The metadata of a new file: `data_key` wrapped for the options' key groups.
+fn new_metadata(
+    format: Format,
+    options: &EncryptOptions,
+    keyring: &Keyring,
+    data_key: &DataKey,
+) -> Result<Metadata, Error> {
+    let (key_groups, threshold) =
+        keyring.seal(&options.key_groups, options.shamir_threshold, data_key)?;
+    // sops clears every partial-encryption option for binary input (a warning), so binary
+    // files carry no rule and no mac_only_encrypted.
+    let (rule, mac_only_encrypted) = if format == Format::Binary {
+        (None, false)
+    } else {
+        (
+            Some(rules::effective(options.rule.as_ref())),
+            options.mac_only_encrypted,
+        )
+    };
+    Ok(Metadata {
+        shamir_threshold: threshold,
+        key_groups,
+        last_modified: String::new(),
+        mac: String::new(),
+        rule,
+        mac_only_encrypted,
+        version: SOPS_VERSION.to_owned(),
+    })
+}
+
+/// Stamps `lastmodified` with now and stores the MAC encrypted with it as AAD.
+fn seal_mac(metadata: &mut Metadata, mac_hex: String, data_key: &DataKey) -> Result<(), Error> {
+    let now = Timestamp::now_utc().to_rfc3339();
+    metadata.mac =
+        cipher::encrypt_value(&Value::Str(mac_hex), data_key, &now, None).map_err(|source| {
+            Error::Encrypt {
+                path: "sops.mac".to_owned(),
+                source,
+            }
+        })?;
+    metadata.last_modified = now;
+    Ok(())
 }
 
 /// Rejects `version` strings sops cannot compare (it requires semver `X.Y.Z`, or `1.x`).
@@ -453,7 +475,7 @@ fn check_version(version: &str) -> Result<(), Error> {
 /// The IVs seen while decrypting, keyed by (AAD, type, plaintext): sops' IV stash. Wiped on drop
 /// (the keys contain plaintext).
 #[derive(Default)]
-struct NonceCache {
+pub(crate) struct NonceCache {
     map: HashMap<Vec<u8>, Vec<u8>>,
 }
 
@@ -479,8 +501,13 @@ impl Drop for NonceCache {
 }
 
 fn new_hasher(metadata: &Metadata) -> Sha512 {
+    mac_seed(metadata.mac_only_encrypted)
+}
+
+/// The MAC's hash before the first value.
+fn mac_seed(mac_only_encrypted: bool) -> Sha512 {
     let mut h = Sha512::new();
-    if metadata.mac_only_encrypted {
+    if mac_only_encrypted {
         // sops seeds the mac_only_encrypted MAC with SHA-256("sops").
         h.update(Sha256::digest(b"sops"));
     }
@@ -498,40 +525,53 @@ fn encrypt_tree(
     let mut hasher = MacHasher::new(new_hasher(metadata));
     let mac_only = metadata.mac_only_encrypted;
     walk::in_parts(tree, &mut hasher, |items, mac| {
-        let mut cipher = cipher::ValueCipher::new(key);
-        let mut walker = Walker::new(&rule, |v: &mut Value, leaf: walk::Leaf<'_>| {
-            let is_comment = matches!(v, Value::Comment(_));
-            let enc = {
-                let plain = cipher::plaintext(v);
-                if let (true, Some(p)) = ((!mac_only || leaf.encrypted) && !is_comment, &plain) {
-                    mac.update(&p[..]);
-                }
-                if !leaf.encrypted {
-                    return Ok(());
-                }
-                let err = |source| Error::Encrypt {
-                    path: crate::path::key_path(leaf.path),
-                    source,
-                };
-                let datatype = cipher::datatype_of(v).map_err(err)?;
-                let iv = match &plain {
-                    Some(p) if !nonces.map.is_empty() => nonces
-                        .map
-                        .get(&NonceCache::key(leaf.aad, datatype, p)[..])
-                        .map(Vec::as_slice),
-                    _ => None,
-                };
-                cipher.encrypt(v, leaf.aad, iv).map_err(err)?
-            };
-            v.zeroize();
-            // A comment in a mapping goes back as a comment; a comment inside a sequence is
-            // stored as a plain string (`walkSlice` quirk) — the walker maps both from Str.
-            *v = Value::Str(enc);
-            Ok::<(), Error>(())
-        });
-        walker.items(items)
+        encrypt_items(items, key, &rule, mac_only, nonces, mac)
     })?;
     Ok(hex::encode_upper(hasher.finalize()))
+}
+
+/// Encrypts one document's items, or a piece of them cut after a top-level pair, in place,
+/// feeding the MAC input in order.
+pub(crate) fn encrypt_items(
+    items: &mut [Item],
+    key: &DataKey,
+    rule: &CryptRule,
+    mac_only: bool,
+    nonces: &NonceCache,
+    mac: &mut walk::MacInput<'_>,
+) -> Result<(), Error> {
+    let mut cipher = cipher::ValueCipher::new(key);
+    let mut walker = Walker::new(rule, |v: &mut Value, leaf: walk::Leaf<'_>| {
+        let is_comment = matches!(v, Value::Comment(_));
+        let enc = {
+            let plain = cipher::plaintext(v);
+            if let (true, Some(p)) = ((!mac_only || leaf.encrypted) && !is_comment, &plain) {
+                mac.update(&p[..]);
+            }
+            if !leaf.encrypted {
+                return Ok(());
+            }
+            let err = |source| Error::Encrypt {
+                path: crate::path::key_path(leaf.path),
+                source,
+            };
+            let datatype = cipher::datatype_of(v).map_err(err)?;
+            let iv = match &plain {
+                Some(p) if !nonces.map.is_empty() => nonces
+                    .map
+                    .get(&NonceCache::key(leaf.aad, datatype, p)[..])
+                    .map(Vec::as_slice),
+                _ => None,
+            };
+            cipher.encrypt(v, leaf.aad, iv).map_err(err)?
+        };
+        v.zeroize();
+        // A comment in a mapping goes back as a comment; a comment inside a sequence is
+        // stored as a plain string (`walkSlice` quirk) — the walker maps both from Str.
+        *v = Value::Str(enc);
+        Ok::<(), Error>(())
+    });
+    walker.items(items)
 }
 
 /// Decrypts a tree in place, recording IVs when `nonces` is given; returns the computed MAC

@@ -23,6 +23,15 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
     let opts = store_options(config.as_ref(), args.indent)?;
     let options = encrypt_options(args, config.as_ref(), &target.name, target.input)?;
     let input = target.read()?;
+    let ring = crate::cmd::sealing_keyring();
+    if target.input == Format::Yaml && target.output == Format::Yaml {
+        // A big plain mapping is encrypted piece by piece; anything else returns `None`
+        // before any key service is called.
+        if let Some(out) = file::encrypt_yaml_in_pieces(&input, &options, &ring, &opts)? {
+            drop(input);
+            return target.write(args, &out);
+        }
+    }
     let tree = file::parse_plain(target.input, &input)?;
     // The tree holds everything from here on; keep peak memory down on big files.
     drop(input);
@@ -32,7 +41,6 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
         }
         .into());
     }
-    let ring = crate::cmd::sealing_keyring();
     let mut encrypted =
         DecryptedFile::create(target.input, tree, &options, &ring)?.into_encrypted()?;
     let out = encrypted.emit(target.output, &opts)?;

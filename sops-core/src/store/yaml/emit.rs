@@ -77,6 +77,18 @@ pub(super) fn emit_into(out: String, items: &[Item], indent: usize) -> Result<St
     Ok(e.out)
 }
 
+/// Appends a piece of a document's top-level items (cut after a pair, as in [`emit_tree`])
+/// to `out`, reserving about what it will take.
+pub(crate) fn emit_piece(
+    mut out: String,
+    items: &[Item],
+    indent: usize,
+) -> Result<String, StoreError> {
+    let estimate = estimate_items(items, 0, effective_indent(indent), 1);
+    out.reserve(estimate + estimate / 32);
+    emit_into(out, items, indent)
+}
+
 pub(crate) fn emit_single(value: &Value, indent: usize) -> Result<Vec<u8>, StoreError> {
     let mut e = Emitter::new(indent);
     match value {

@@ -637,6 +637,61 @@ pub(super) fn parse_direct_parts(src: &str, lines: &[&str]) -> Option<Tree> {
     Some(a)
 }
 
+/// Cuts a big input into pieces of about `target` bytes for [`parse_piece`], each starting
+/// at a line with a letter, digit or `_` at column 0 (see [`parse_direct_parts`] for why
+/// such a line starts a top-level key). `None` when the input is small, holds a comment
+/// marker, a document marker, a directive, a BOM, a character YAML does not allow, or does
+/// not itself start at column 0: the caller then takes the whole-input path, which also
+/// reports every error with its real position.
+pub(crate) fn cut_pieces(src: &str, target: usize) -> Option<Vec<&str>> {
+    if src.len() < SPLIT_BYTES {
+        return None;
+    }
+    cut_lines(src, target)
+}
+
+/// [`cut_pieces`] for an input of any size.
+pub(crate) fn cut_lines(src: &str, target: usize) -> Option<Vec<&str>> {
+    if src.starts_with(['\u{FEFF}', ' ', '\t'])
+        || src.contains('#')
+        || check_printable(src).is_err()
+    {
+        return None;
+    }
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut line = 0;
+    while line < src.len() {
+        let rest = &src[line..];
+        if rest.starts_with("---") || rest.starts_with("...") || rest.starts_with('%') {
+            return None;
+        }
+        let first = rest.as_bytes()[0];
+        if line - start >= target && (first.is_ascii_alphanumeric() || first == b'_') {
+            pieces.push(&src[start..line]);
+            start = line;
+        }
+        line = rest.find('\n').map_or(src.len(), |n| line + n + 1);
+    }
+    pieces.push(&src[start..]);
+    Some(pieces)
+}
+
+/// Parses one piece from [`cut_pieces`]: `Some` only when it is in the fast subset and is one
+/// document, a mapping whose items are all pairs. Keys repeated across pieces are for the
+/// caller to find.
+pub(crate) fn parse_piece(piece: &str) -> Option<Tree> {
+    let lines: Vec<&str> = piece.split('\n').collect();
+    let tree = parse_direct(piece, &lines)??;
+    let ok = tree.branches.len() == 1
+        && !tree.branches[0].items.is_empty()
+        && tree.branches[0]
+            .items
+            .iter()
+            .all(|i| matches!(i, Item::Pair { .. }));
+    ok.then_some(tree)
+}
+
 fn line_of_byte(input: &[u8], at: usize) -> usize {
     input[..at.min(input.len())]
         .iter()

@@ -1,0 +1,323 @@
+//! Encrypting a big plaintext YAML file one stretch of top-level keys at a time.
+//!
+//! The whole-tree path parses the file into one tree, encrypts it and writes it: the tree, the
+//! ciphertext and the output all live at once, and every page of them is fresh memory. Here
+//! the input is cut at top-level keys (`yaml::cut_pieces`); each piece is parsed, encrypted,
+//! written and dropped before the next piece on the same thread, on two threads
+//! (`walk::alternate`), so the memory of one piece is reused by the next and only the output
+//! grows. The MAC input goes to the hasher in document order, the data key is wrapped once
+//! every value is encrypted, and the `sops` block is written last, as a piece of its own.
+//!
+//! The result is the file the whole-tree path writes (the pieces are exactly its items, see
+//! `parse_direct_parts`; writing a document in pieces cut after pairs is what `emit_tree`
+//! does). Anything unusual (a piece outside the fast subset, a key repeated across pieces, a
+//! `sops` key, an error of any kind before the key is wrapped) returns `None` before any key
+//! service is called, and the caller takes the whole-tree path, which reports errors with
+//! their real positions.
+
+use std::collections::HashSet;
+
+use super::{
+    EncryptOptions, NonceCache, SOPS_KEY, encrypt_items, mac_seed, new_metadata, seal_mac,
+};
+use crate::data_key::DataKey;
+use crate::error::Error;
+use crate::keys::Keyring;
+use crate::mac_hasher::{MacBuffer, MacHasher};
+use crate::metadata::EmptyList;
+use crate::rules;
+use crate::store::{Format, StoreOptions, yaml};
+use crate::tree::Item;
+use crate::walk::{self, MacInput};
+
+/// About how much input one piece takes: enough to amortise a piece's set-up, small enough
+/// that a piece's tree and output stay in the caches and their memory is reused.
+const PIECE_BYTES: usize = 128 * 1024;
+
+/// Encrypts a big, comment-free, single-document YAML mapping (1 MiB or more, in the
+/// subset sops itself writes) straight to the encrypted YAML, piece by piece on two threads.
+/// `Ok(None)` when the input is not such a file, before any key service is called: then use
+/// [`parse_plain`](super::parse_plain) and [`DecryptedFile::create`](super::DecryptedFile::create).
+///
+/// ```
+/// # use sops_core::{EncryptOptions, Keyring, KeyGroup, StoreOptions, keys::age};
+/// let (_, _, recipient) = sops_core::doc_example();
+/// let options = EncryptOptions {
+///     key_groups: vec![KeyGroup { keys: vec![age::key_for(&recipient)] }],
+///     ..Default::default()
+/// };
+/// let mut big = String::new();
+/// for i in 0..30_000 {
+///     big.push_str(&format!("key_{i}:\n    user: u{i}\n    password: p{i}\n"));
+/// }
+/// let out = sops_core::file::encrypt_yaml_in_pieces(
+///     big.as_bytes(), &options, &Keyring::new(), &StoreOptions::default())?;
+/// assert!(out.is_some());
+/// // A small file takes the whole-tree path.
+/// let small = sops_core::file::encrypt_yaml_in_pieces(
+///     b"a: 1\n", &options, &Keyring::new(), &StoreOptions::default())?;
+/// assert!(small.is_none());
+/// # Ok::<(), sops_core::Error>(())
+/// ```
+pub fn encrypt_yaml_in_pieces(
+    input: &[u8],
+    options: &EncryptOptions,
+    keyring: &Keyring,
+    store: &StoreOptions,
+) -> Result<Option<Vec<u8>>, Error> {
+    let Ok(src) = std::str::from_utf8(input) else {
+        return Ok(None);
+    };
+    let Some(pieces) = yaml::cut_pieces(src, PIECE_BYTES) else {
+        return Ok(None);
+    };
+    encrypt_pieces(&pieces, src.len(), options, keyring, store)
+}
+
+/// What the caller's thread keeps while pieces come in.
+struct State {
+    out: String,
+    hasher: MacHasher,
+    keys: HashSet<String>,
+}
+
+impl State {
+    /// Takes a piece's top-level keys; `false` when one was already seen (the whole-tree
+    /// path then reports the duplicate).
+    fn add_keys(&mut self, keys: Vec<String>) -> bool {
+        keys.into_iter().all(|k| self.keys.insert(k))
+    }
+}
+
+/// Encrypts `pieces` (see [`encrypt_yaml_in_pieces`]); `len` is the input's size.
+pub(super) fn encrypt_pieces(
+    pieces: &[&str],
+    len: usize,
+    options: &EncryptOptions,
+    keyring: &Keyring,
+    store: &StoreOptions,
+) -> Result<Option<Vec<u8>>, Error> {
+    if pieces.len() < 2 {
+        return Ok(None);
+    }
+    let data_key = DataKey::generate();
+    let rule = rules::effective(options.rule.as_ref());
+    let mac_only = options.mac_only_encrypted;
+    let nonces = NonceCache::default();
+    let indent = store.yaml_indent;
+    // One piece: parsed, checked, encrypted in place and written after `out`. `Err(())` sends
+    // the caller to the whole-tree path.
+    let one = |piece: &str, out: String, mac: &mut MacInput<'_>| {
+        let mut tree = yaml::parse_piece(piece).ok_or(())?;
+        let items = &mut tree.branches[0].items;
+        let keys: Vec<String> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Pair { key, .. } => Some(key.clone()),
+                Item::Comment(_) => None,
+            })
+            .collect();
+        if keys.iter().any(|k| k == SOPS_KEY) {
+            return Err(());
+        }
+        encrypt_items(items, &data_key, &rule, mac_only, &nonces, mac).map_err(drop)?;
+        let out = yaml::emit_piece(out, items, indent).map_err(drop)?;
+        Ok((out, keys))
+    };
+    let mut state = State {
+        // The output is about two and a half times the plaintext; reserving it once avoids
+        // copying megabytes as it grows (pages not written are never touched).
+        out: String::with_capacity(len * 3),
+        hasher: MacHasher::new(mac_seed(mac_only)),
+        keys: HashSet::new(),
+    };
+    let done = walk::alternate(
+        &mut state,
+        pieces.to_vec(),
+        |st, piece| {
+            let (out, keys) = one(
+                piece,
+                std::mem::take(&mut st.out),
+                &mut MacInput::Hasher(&mut st.hasher),
+            )?;
+            st.out = out;
+            st.add_keys(keys).then_some(()).ok_or(())
+        },
+        |piece| {
+            let mut buffer = MacBuffer::default();
+            one(piece, String::new(), &mut MacInput::Buffer(&mut buffer))
+                .map(|(out, keys)| (out, keys, buffer))
+        },
+        |st, written| {
+            let (out, keys, buffer) = written?;
+            st.hasher.update_batches(buffer);
+            st.out.push_str(&out);
+            st.add_keys(keys).then_some(()).ok_or(())
+        },
+    );
+    if done.is_err() {
+        return Ok(None);
+    }
+    let State {
+        mut out, hasher, ..
+    } = state;
+    let mac_hex = hex::encode_upper(hasher.finalize());
+    // Every value is encrypted: only now are key services called.
+    let mut metadata = new_metadata(Format::Yaml, options, keyring, &data_key)?;
+    seal_mac(&mut metadata, mac_hex, &data_key)?;
+    let block = [Item::Pair {
+        key: SOPS_KEY.to_owned(),
+        value: metadata.to_value(EmptyList::EmptyList),
+    }];
+    out = yaml::emit_piece(out, &block, indent)?;
+    Ok(Some(out.into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::file::{DecryptOptions, DecryptedFile, EncryptedFile, parse_plain};
+    use crate::keys::age::{self, Identities};
+    use crate::metadata::KeyGroup;
+    use crate::rules::CryptRule;
+
+    /// Top-level entries in the fast subset, several kinds of each.
+    fn entry(i: usize) -> String {
+        match i % 9 {
+            0 => format!("key_{i}: plain value {i}\n"),
+            1 => format!("{i}_numeric: {i}\n"),
+            2 => format!("_under_{i}:\n    nested: \"quoted {i}\"\n    flag: true\n    none:\n"),
+            3 => format!("list_{i}:\n- a{i}\n- 'b{i}'\n- {i}.5\n"),
+            4 => format!("block_{i}: |\n    line one {i}\n    line two\n\n"),
+            5 => format!("keep_{i}: |+\n    kept {i}\n\n"),
+            6 => format!("\"quoted key {i}\": v{i}\nafter_{i}: x\n"),
+            7 => format!(
+                "deep_{i}:\n    a:\n        b:\n            - c: {i}\n              d: no\n"
+            ),
+            _ => format!("visible_{i}_unencrypted: clear {i}\nempty_{i}: ''\n"),
+        }
+    }
+
+    fn document(n: usize) -> String {
+        (0..n).map(entry).collect()
+    }
+
+    fn options(recipient: &str) -> EncryptOptions {
+        EncryptOptions {
+            key_groups: vec![KeyGroup {
+                keys: vec![age::key_for(recipient)],
+            }],
+            ..Default::default()
+        }
+    }
+
+    /// Replaces every `ENC[...]` by `ENC` and cuts the `sops` block off.
+    fn masked(out: &[u8]) -> String {
+        let text = std::str::from_utf8(out).unwrap();
+        let body = &text[..text.rfind("\nsops:\n").unwrap() + 1];
+        let mut s = String::new();
+        let mut rest = body;
+        while let Some(at) = rest.find("ENC[") {
+            s.push_str(&rest[..at + 3]);
+            rest = &rest[at + rest[at..].find(']').unwrap() + 1..];
+        }
+        s.push_str(rest);
+        s
+    }
+
+    /// The piecewise output for `src` cut every `target` bytes, checked against the
+    /// whole-tree path: same text once ciphertexts are masked, a valid MAC, the same
+    /// plaintext back, and bytes that re-emit unchanged.
+    fn check(src: &str, target: usize, options: &EncryptOptions, identity: &str) {
+        let pieces = yaml::cut_lines(src, target).expect("cuttable");
+        let store = StoreOptions::default();
+        let out = encrypt_pieces(&pieces, src.len(), options, &Keyring::new(), &store)
+            .unwrap()
+            .unwrap_or_else(|| panic!("pieces path declined ({} pieces)", pieces.len()));
+        let tree = parse_plain(Format::Yaml, src.as_bytes()).unwrap();
+        let mut whole = DecryptedFile::create(Format::Yaml, tree, options, &Keyring::new())
+            .unwrap()
+            .into_encrypted()
+            .unwrap();
+        let whole = whole.emit(Format::Yaml, &store).unwrap();
+        assert_eq!(masked(&out), masked(&whole), "target {target}");
+        let mut parsed = EncryptedFile::parse(Format::Yaml, &out).unwrap();
+        assert_eq!(parsed.emit(Format::Yaml, &store).unwrap(), out);
+        let mut ids = Identities::new();
+        ids.add_identity_file(identity.as_bytes()).unwrap();
+        let plain = parsed
+            .decrypt(&Keyring::new().with_source(ids), &DecryptOptions::default())
+            .unwrap();
+        let expected = crate::store::emit(
+            Format::Yaml,
+            &parse_plain(Format::Yaml, src.as_bytes()).unwrap(),
+            &store,
+        )
+        .unwrap();
+        assert_eq!(
+            crate::store::emit(Format::Yaml, &plain.tree, &store).unwrap(),
+            expected
+        );
+    }
+
+    #[test]
+    fn pieces_give_the_whole_tree_file() {
+        let (_, identity, recipient) = crate::doc_example();
+        let src = document(60);
+        for target in [1, 7, 50, 200, 1000] {
+            check(&src, target, &options(&recipient), &identity);
+        }
+        let mut partial = options(&recipient);
+        partial.rule = Some(
+            CryptRule::from_fields([("encrypted_regex", "^(nested|a|line)")])
+                .unwrap()
+                .unwrap(),
+        );
+        partial.mac_only_encrypted = true;
+        check(&src, 30, &partial, &identity);
+    }
+
+    #[test]
+    fn unusual_inputs_are_left_to_the_whole_tree_path() {
+        let (_, _, recipient) = crate::doc_example();
+        let options = options(&recipient);
+        let run = |src: &str| {
+            let pieces = yaml::cut_lines(src, 1)?;
+            encrypt_pieces(
+                &pieces,
+                src.len(),
+                &options,
+                &Keyring::new(),
+                &StoreOptions::default(),
+            )
+            .unwrap()
+        };
+        let base = document(12);
+        assert!(run(&base).is_some());
+        // A key repeated in another piece, and within one.
+        assert!(run(&format!("{base}key_0: again\n")).is_none());
+        assert!(run(&format!("{base}dup:\n    a: 1\n    a: 2\n")).is_none());
+        // Already encrypted, comments, documents, directives, indentation, flow, anchors.
+        assert!(run(&format!("{base}sops: x\n")).is_none());
+        assert!(run(&format!("{base}c: 1 # note\n")).is_none());
+        assert!(run(&format!("{base}---\nb: 1\n")).is_none());
+        assert!(run(&format!("%YAML 1.2\n---\n{base}")).is_none());
+        assert!(run(&format!("  {base}")).is_none());
+        assert!(run(&format!("{base}f: {{a: 1}}\n")).is_none());
+        assert!(run(&format!("{base}x: &a 1\ny: *a\n")).is_none());
+        // Not a mapping, and broken YAML.
+        assert!(run("- a\n- b\n").is_none());
+        assert!(run(&format!("{base}bad: \"open\n")).is_none());
+        // A file under 1 MiB is never cut.
+        assert!(
+            encrypt_yaml_in_pieces(
+                base.as_bytes(),
+                &options,
+                &Keyring::new(),
+                &StoreOptions::default()
+            )
+            .unwrap()
+            .is_none()
+        );
+    }
+}

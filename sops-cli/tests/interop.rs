@@ -198,15 +198,8 @@ fn ssh_recipients_interoperate_both_ways() {
     }
 }
 
-/// A file big enough for the MAC to be hashed on a second thread and for rsops to encrypt
-/// it piece by piece on two threads, and to parse it in two parts and walk and write it in
-/// pieces when decrypting (1.3 MB, 10,000 values, no comments), both directions with real sops, each
-/// checking the other's MAC; and with `mac_only_encrypted` and a partial rule.
-#[test]
-fn big_files_interoperate_both_ways() {
-    let sops = reference_sops();
-    let tmp = tempfile::tempdir().unwrap();
-    let keys = key_file(tmp.path(), &["age1"]);
+/// 1.3 MB of YAML, 10,000 values, no comments.
+fn big_text() -> String {
     let mut text = String::new();
     for s in 0..200 {
         text.push_str(&format!("service_{s:03}:\n"));
@@ -218,6 +211,99 @@ fn big_files_interoperate_both_ways() {
         }
     }
     assert!(text.len() > 1 << 20);
+    text
+}
+
+/// A big file rsops decrypts piece by piece fails as sops fails when it is broken: a tampered
+/// value, a tampered MAC (and `--ignore-mac` then works), no key, a value outside the fast
+/// subset (decrypted whole), and a top-level key written twice.
+#[test]
+fn big_file_errors_match_sops() {
+    let sops = reference_sops();
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = key_file(tmp.path(), &["age1"]);
+    let text = big_text();
+    let plain = tmp.path().join("big.yaml");
+    std::fs::write(&plain, &text).unwrap();
+    let age1 = "age1tx6ffn9d2e8mc9z6hx70r667gj5nvt0uqkhwqcz278cmkdceaa8s8e7jrw";
+    let enc = hermetic(&rsops(), tmp.path())
+        .args(["encrypt", "--age", age1])
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert!(enc.status.success(), "{}", describe(&enc));
+    let enc = String::from_utf8(enc.stdout).unwrap();
+    let flip_after = |text: &str, marker: &str| {
+        let at = text.find(marker).unwrap() + marker.len();
+        let flip = if &text[at..=at] == "A" { "B" } else { "A" };
+        format!("{}{flip}{}", &text[..at], &text[at + 1..])
+    };
+    let sops_at = enc.rfind("\nsops:\n").unwrap() + 1;
+    let cases: Vec<(&str, String, &[&str], bool)> = vec![
+        (
+            "tampered value",
+            flip_after(&enc, "setting_07: ENC[AES256_GCM,data:"),
+            &[],
+            true,
+        ),
+        (
+            "tampered mac",
+            flip_after(&enc, "    mac: ENC[AES256_GCM,data:"),
+            &[],
+            true,
+        ),
+        (
+            "ignore-mac",
+            flip_after(&enc, "    mac: ENC[AES256_GCM,data:"),
+            &["--ignore-mac"],
+            true,
+        ),
+        ("no key", enc.clone(), &[], false),
+        (
+            "flow value",
+            format!("{}empty: {{}}\n{}", &enc[..sops_at], &enc[sops_at..]),
+            &["--ignore-mac"],
+            true,
+        ),
+        (
+            "repeated key",
+            format!("{}service_000: x\n{}", &enc[..sops_at], &enc[sops_at..]),
+            &[],
+            true,
+        ),
+    ];
+    let file = tmp.path().join("big.enc.yaml");
+    for (what, content, extra, with_key) in cases {
+        std::fs::write(&file, &content).unwrap();
+        let run = |tool: &Path| {
+            let mut cmd = hermetic(tool, tmp.path());
+            if with_key {
+                cmd.env("SOPS_AGE_KEY_FILE", &keys);
+            }
+            cmd.arg("decrypt").args(extra).arg(&file).output().unwrap()
+        };
+        let (ours, theirs) = (run(&rsops()), run(&sops));
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "{what}: rsops {} / sops {}",
+            describe(&ours),
+            describe(&theirs)
+        );
+        assert_eq!(ours.stdout, theirs.stdout, "{what}");
+    }
+}
+
+/// A file big enough for the MAC to be hashed on a second thread and for rsops to encrypt
+/// it piece by piece on two threads, and to parse it in two parts and walk and write it in
+/// pieces when decrypting (1.3 MB, 10,000 values, no comments), both directions with real sops, each
+/// checking the other's MAC; and with `mac_only_encrypted` and a partial rule.
+#[test]
+fn big_files_interoperate_both_ways() {
+    let sops = reference_sops();
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = key_file(tmp.path(), &["age1"]);
+    let text = big_text();
     let plain = tmp.path().join("big.yaml");
     std::fs::write(&plain, &text).unwrap();
     let age1 = "age1tx6ffn9d2e8mc9z6hx70r667gj5nvt0uqkhwqcz278cmkdceaa8s8e7jrw";

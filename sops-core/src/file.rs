@@ -24,7 +24,7 @@ use crate::walk::{self, Walker};
 
 mod pieces;
 
-pub use pieces::encrypt_yaml_in_pieces;
+pub use pieces::{Decrypted, decrypt_yaml_in_pieces, encrypt_yaml_in_pieces};
 
 /// The metadata key of YAML, JSON and binary files.
 const SOPS_KEY: &str = "sops";
@@ -587,54 +587,7 @@ fn decrypt_tree(
     let mac_only = metadata.mac_only_encrypted;
     let record = nonces.is_some();
     let parts = walk::in_parts(tree, &mut hasher, |items, mac| {
-        let cipher = cipher::ValueCipher::new(key);
-        let mut seen = record.then(NonceCache::default);
-        let mut walker = Walker::new(&rule, |v: &mut Value, leaf: walk::Leaf<'_>| {
-            if leaf.encrypted {
-                match v {
-                    Value::Comment(c) => {
-                        // A comment that does not decrypt is kept as it is: files from sops
-                        // < 3.0 have plaintext comments (`Tree.Decrypt`).
-                        if let Ok(d) = cipher.decrypt(c, leaf.aad) {
-                            if let Some(n) = seen.as_mut() {
-                                remember(n, leaf.aad, &d);
-                            }
-                            *v = match d.value {
-                                Value::Comment(t) | Value::Str(t) => Value::Comment(t),
-                                _ => Value::Comment(std::mem::take(c)),
-                            };
-                        }
-                    }
-                    Value::Str(s) => {
-                        let d = cipher
-                            .decrypt(s, leaf.aad)
-                            .map_err(|source| Error::Decrypt {
-                                path: crate::path::key_path(leaf.path),
-                                source,
-                            })?;
-                        if let Some(n) = seen.as_mut() {
-                            remember(n, leaf.aad, &d);
-                        }
-                        *v = d.value;
-                    }
-                    other => {
-                        // sops 3.11 panics here; 3.13.2 reports an error.
-                        return Err(Error::Decrypt {
-                            path: crate::path::key_path(leaf.path),
-                            source: CipherError::Unencryptable(other.kind_name()),
-                        });
-                    }
-                }
-            }
-            let hashed = (!mac_only || leaf.encrypted) && !matches!(v, Value::Comment(_));
-            if let (true, Some(p)) = (hashed, cipher::plaintext(v)) {
-                mac.update(&p[..]);
-            }
-            Ok::<(), Error>(())
-        });
-        walker.items(items)?;
-        drop(walker);
-        Ok::<_, Error>(seen)
+        decrypt_items(items, key, &rule, mac_only, record, mac)
     })?;
     if let Some(nonces) = nonces {
         for mut part in parts.into_iter().flatten() {
@@ -642,6 +595,66 @@ fn decrypt_tree(
         }
     }
     Ok(hex::encode_upper(hasher.finalize()))
+}
+
+/// Decrypts one document's items, or a piece of them cut after a top-level pair, in place,
+/// feeding the MAC input in order; with `record`, returns the IVs seen.
+pub(crate) fn decrypt_items(
+    items: &mut [Item],
+    key: &DataKey,
+    rule: &CryptRule,
+    mac_only: bool,
+    record: bool,
+    mac: &mut walk::MacInput<'_>,
+) -> Result<Option<NonceCache>, Error> {
+    let cipher = cipher::ValueCipher::new(key);
+    let mut seen = record.then(NonceCache::default);
+    let mut walker = Walker::new(rule, |v: &mut Value, leaf: walk::Leaf<'_>| {
+        if leaf.encrypted {
+            match v {
+                Value::Comment(c) => {
+                    // A comment that does not decrypt is kept as it is: files from sops
+                    // < 3.0 have plaintext comments (`Tree.Decrypt`).
+                    if let Ok(d) = cipher.decrypt(c, leaf.aad) {
+                        if let Some(n) = seen.as_mut() {
+                            remember(n, leaf.aad, &d);
+                        }
+                        *v = match d.value {
+                            Value::Comment(t) | Value::Str(t) => Value::Comment(t),
+                            _ => Value::Comment(std::mem::take(c)),
+                        };
+                    }
+                }
+                Value::Str(s) => {
+                    let d = cipher
+                        .decrypt(s, leaf.aad)
+                        .map_err(|source| Error::Decrypt {
+                            path: crate::path::key_path(leaf.path),
+                            source,
+                        })?;
+                    if let Some(n) = seen.as_mut() {
+                        remember(n, leaf.aad, &d);
+                    }
+                    *v = d.value;
+                }
+                other => {
+                    // sops 3.11 panics here; 3.13.2 reports an error.
+                    return Err(Error::Decrypt {
+                        path: crate::path::key_path(leaf.path),
+                        source: CipherError::Unencryptable(other.kind_name()),
+                    });
+                }
+            }
+        }
+        let hashed = (!mac_only || leaf.encrypted) && !matches!(v, Value::Comment(_));
+        if let (true, Some(p)) = (hashed, cipher::plaintext(v)) {
+            mac.update(&p[..]);
+        }
+        Ok::<(), Error>(())
+    });
+    walker.items(items)?;
+    drop(walker);
+    Ok::<_, Error>(seen)
 }
 
 fn remember(nonces: &mut NonceCache, aad: &str, d: &cipher::Decrypted) {

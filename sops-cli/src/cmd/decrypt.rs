@@ -1,6 +1,6 @@
 //! `rsops decrypt` / `rsops -d`.
 
-use sops_core::{DecryptOptions, Error, Format, StoreOptions, Tree, Value, path, store};
+use sops_core::{DecryptOptions, Error, Format, StoreOptions, Tree, Value, file, path, store};
 
 use crate::args::OpArgs;
 use crate::cmd::{Target, decryption_keyring, parse_encrypted, store_options, with_key_hint};
@@ -13,18 +13,48 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
     let config = config::load(config_path)?;
     let opts = store_options(config.as_ref(), args.indent)?;
     let input = target.read()?;
+    let options = DecryptOptions {
+        ignore_mac: args.ignore_mac,
+        read_only: true,
+    };
+    let order = args.decryption_order.as_deref();
+    // A big plain YAML file is decrypted piece by piece. The keyring is made first here, but
+    // an error making it is reported after the whole-file parse, as below.
+    let mut early = None;
+    let mut key = None;
+    // (Only for input of 1 MiB or more, the least the piecewise path takes.)
+    if target.input == Format::Yaml
+        && target.output == Format::Yaml
+        && args.extract.is_none()
+        && input.len() >= 1 << 20
+    {
+        let made = decryption_keyring(order);
+        if let Ok((ring, hint)) = &made {
+            match file::decrypt_yaml_in_pieces(&input, ring, &options, &opts)
+                .map_err(|e| with_key_hint(e, hint))?
+            {
+                file::Decrypted::Done(out) => {
+                    drop(input);
+                    return target.write(args, &out);
+                }
+                file::Decrypted::Declined(k) => key = k,
+            }
+        }
+        early = Some(made);
+    }
     let file = parse_encrypted(target.input, &input)?;
     drop(input);
-    let (ring, hint) = decryption_keyring(args.decryption_order.as_deref())?;
-    let decrypted = file
-        .decrypt(
-            &ring,
-            &DecryptOptions {
-                ignore_mac: args.ignore_mac,
-                read_only: true,
-            },
-        )
-        .map_err(|e| with_key_hint(e, &hint))?;
+    let decrypted = match key {
+        Some(key) => file.decrypt_with_key(key, &options)?,
+        None => {
+            let (ring, hint) = match early {
+                Some(made) => made?,
+                None => decryption_keyring(order)?,
+            };
+            file.decrypt(&ring, &options)
+                .map_err(|e| with_key_hint(e, &hint))?
+        }
+    };
     let out = match &args.extract {
         Some(p) => extract(&decrypted.tree, p, target.output, &opts)?,
         None => store::emit(target.output, &decrypted.tree, &opts).map_err(|e| {

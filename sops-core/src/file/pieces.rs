@@ -18,13 +18,14 @@
 use std::collections::HashSet;
 
 use super::{
-    EncryptOptions, NonceCache, SOPS_KEY, encrypt_items, mac_seed, new_metadata, seal_mac,
+    DecryptOptions, EncryptOptions, NonceCache, SOPS_KEY, check_version, decrypt_items,
+    encrypt_items, mac_seed, new_metadata, seal_mac, verify_mac,
 };
 use crate::data_key::DataKey;
 use crate::error::Error;
 use crate::keys::Keyring;
 use crate::mac_hasher::{MacBuffer, MacHasher};
-use crate::metadata::EmptyList;
+use crate::metadata::{EmptyList, Metadata};
 use crate::rules;
 use crate::store::{Format, StoreOptions, yaml};
 use crate::tree::Item;
@@ -173,6 +174,187 @@ pub(super) fn encrypt_pieces(
     Ok(Some(out.into_bytes()))
 }
 
+/// What [`decrypt_yaml_in_pieces`] did.
+pub enum Decrypted {
+    /// The plaintext YAML, MAC verified.
+    Done(Vec<u8>),
+    /// Not done: decrypt the whole file instead, with
+    /// [`EncryptedFile::decrypt_with_key`](super::EncryptedFile::decrypt_with_key) when the
+    /// data key was already recovered (the version was checked too), so that no key service
+    /// is asked twice.
+    Declined(Option<DataKey>),
+}
+
+/// Decrypts a big, comment-free, single-document encrypted YAML file (1 MiB or more, as sops
+/// writes it) straight to the plaintext YAML, piece by piece on two threads, for read-only
+/// use (`decrypt`). The metadata (the last `sops:` line on) is read first, then the data key
+/// is recovered, then each piece is parsed, decrypted, written and dropped; the output is
+/// returned only once the MAC matches (or `ignore_mac`).
+///
+/// Errors come in the whole-file order: the key is asked for only after the metadata parsed,
+/// and a failure to recover it is returned only once every piece is known to parse.
+/// Everything else (a piece outside the fast subset, a broken value, a MAC mismatch...) is
+/// [`Decrypted::Declined`], and the whole-file path reports it.
+pub fn decrypt_yaml_in_pieces(
+    input: &[u8],
+    keyring: &Keyring,
+    options: &DecryptOptions,
+    store: &StoreOptions,
+) -> Result<Decrypted, Error> {
+    decrypt_cut(input, keyring, options, store, |body| {
+        yaml::cut_pieces(body, PIECE_BYTES)
+    })
+}
+
+/// [`decrypt_yaml_in_pieces`] with the body (all before the `sops` block) cut by `cut`.
+fn decrypt_cut<'a>(
+    input: &'a [u8],
+    keyring: &Keyring,
+    options: &DecryptOptions,
+    store: &StoreOptions,
+    cut: impl Fn(&'a str) -> Option<Vec<&'a str>>,
+) -> Result<Decrypted, Error> {
+    let declined = Ok(Decrypted::Declined(None));
+    if !options.read_only {
+        return declined;
+    }
+    let Ok(src) = std::str::from_utf8(input) else {
+        return declined;
+    };
+    let Some(at) = src.rfind("\nsops:\n").map(|n| n + 1) else {
+        return declined;
+    };
+    let (body, block) = src.split_at(at);
+    let (Some(pieces), Some(_)) = (cut(body), yaml::cut_lines(block, usize::MAX)) else {
+        return declined;
+    };
+    let Some(metadata) = read_metadata(block) else {
+        return declined;
+    };
+    if pieces.len() < 2 || check_version(&metadata.version).is_err() {
+        return declined;
+    }
+    let key = match keyring.open(&metadata.key_groups, metadata.shamir_threshold) {
+        Ok(key) => key,
+        Err(e) => {
+            // The whole-file path would report a parse error first.
+            let parses = walk::alternate(
+                &mut HashSet::new(),
+                pieces,
+                |keys, piece| {
+                    top_keys(piece)
+                        .filter(|k| add_keys(keys, k))
+                        .map(drop)
+                        .ok_or(())
+                },
+                top_keys,
+                |keys, found| found.filter(|k| add_keys(keys, k)).map(drop).ok_or(()),
+            );
+            return match parses {
+                Ok(()) => Err(e.into()),
+                Err(()) => declined,
+            };
+        }
+    };
+    match decrypt_pieces(&pieces, body.len(), &metadata, &key, options, store) {
+        Some(out) => Ok(Decrypted::Done(out)),
+        None => Ok(Decrypted::Declined(Some(key))),
+    }
+}
+
+/// The metadata of the `sops` block alone, or `None`.
+fn read_metadata(block: &str) -> Option<Metadata> {
+    let tree = yaml::parse_piece(block)?;
+    match &tree.branches[0].items[..] {
+        [Item::Pair { key, value }] if key == SOPS_KEY => Metadata::from_value(value).ok(),
+        _ => None,
+    }
+}
+
+/// The top-level keys of a piece that parses without a `sops` key.
+fn top_keys(piece: &str) -> Option<Vec<String>> {
+    let tree = yaml::parse_piece(piece)?;
+    let keys = piece_keys(&tree.branches[0].items);
+    (!keys.iter().any(|k| k == SOPS_KEY)).then_some(keys)
+}
+
+fn piece_keys(items: &[Item]) -> Vec<String> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Pair { key, .. } => Some(key.clone()),
+            Item::Comment(_) => None,
+        })
+        .collect()
+}
+
+/// Takes a piece's top-level keys; `false` when one was already seen.
+fn add_keys(seen: &mut HashSet<String>, keys: &[String]) -> bool {
+    keys.iter().all(|k| seen.insert(k.clone()))
+}
+
+/// Decrypts and writes `pieces`; `None` on anything the whole-file path should report.
+fn decrypt_pieces(
+    pieces: &[&str],
+    len: usize,
+    metadata: &Metadata,
+    key: &DataKey,
+    options: &DecryptOptions,
+    store: &StoreOptions,
+) -> Option<Vec<u8>> {
+    let rule = rules::effective(metadata.rule.as_ref());
+    let mac_only = metadata.mac_only_encrypted;
+    let indent = store.yaml_indent;
+    let one = |piece: &str, out: String, mac: &mut MacInput<'_>| {
+        let mut tree = yaml::parse_piece(piece).ok_or(())?;
+        let items = &mut tree.branches[0].items;
+        let keys = piece_keys(items);
+        if keys.iter().any(|k| k == SOPS_KEY) {
+            return Err(());
+        }
+        decrypt_items(items, key, &rule, mac_only, false, mac).map_err(drop)?;
+        let out = yaml::emit_piece(out, items, indent).map_err(drop)?;
+        Ok((out, keys))
+    };
+    let mut state = State {
+        // The plaintext is smaller than its ciphertext (pages not written are never touched).
+        out: String::with_capacity(len),
+        hasher: MacHasher::new(mac_seed(mac_only)),
+        keys: HashSet::new(),
+    };
+    walk::alternate(
+        &mut state,
+        pieces.to_vec(),
+        |st, piece| {
+            let (out, keys) = one(
+                piece,
+                std::mem::take(&mut st.out),
+                &mut MacInput::Hasher(&mut st.hasher),
+            )?;
+            st.out = out;
+            st.add_keys(keys).then_some(()).ok_or(())
+        },
+        |piece| {
+            let mut buffer = MacBuffer::default();
+            one(piece, String::new(), &mut MacInput::Buffer(&mut buffer))
+                .map(|(out, keys)| (out, keys, buffer))
+        },
+        |st, written| {
+            let (out, keys, buffer) = written?;
+            st.hasher.update_batches(buffer);
+            st.out.push_str(&out);
+            st.add_keys(keys).then_some(()).ok_or(())
+        },
+    )
+    .ok()?;
+    let State { out, hasher, .. } = state;
+    let mac_hex = hex::encode_upper(hasher.finalize());
+    if !options.ignore_mac && verify_mac(metadata, key, &mac_hex).is_err() {
+        return None;
+    }
+    Some(out.into_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +457,131 @@ mod tests {
         );
         partial.mac_only_encrypted = true;
         check(&src, 30, &partial, &identity);
+    }
+
+    /// The identity's keyring.
+    fn opener(identity: &str) -> Keyring {
+        let mut ids = Identities::new();
+        ids.add_identity_file(identity.as_bytes()).unwrap();
+        Keyring::new().with_source(ids)
+    }
+
+    fn read_only() -> DecryptOptions {
+        DecryptOptions {
+            read_only: true,
+            ..Default::default()
+        }
+    }
+
+    fn decrypt_small(input: &[u8], keyring: &Keyring, options: &DecryptOptions) -> Decrypted {
+        decrypt_cut(input, keyring, options, &StoreOptions::default(), |b| {
+            yaml::cut_lines(b, 40)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn pieces_decrypt_to_the_whole_tree_plaintext() {
+        let (_, identity, recipient) = crate::doc_example();
+        let src = document(60);
+        let mut partial = options(&recipient);
+        partial.rule = Some(
+            CryptRule::from_fields([("unencrypted_regex", "^(flag|d)$")])
+                .unwrap()
+                .unwrap(),
+        );
+        partial.mac_only_encrypted = true;
+        let store = StoreOptions::default();
+        let expected = crate::store::emit(
+            Format::Yaml,
+            &parse_plain(Format::Yaml, src.as_bytes()).unwrap(),
+            &store,
+        )
+        .unwrap();
+        for options in [options(&recipient), partial] {
+            let tree = parse_plain(Format::Yaml, src.as_bytes()).unwrap();
+            let mut file = DecryptedFile::create(Format::Yaml, tree, &options, &Keyring::new())
+                .unwrap()
+                .into_encrypted()
+                .unwrap();
+            let enc = file.emit(Format::Yaml, &store).unwrap();
+            match decrypt_small(&enc, &opener(&identity), &read_only()) {
+                Decrypted::Done(out) => assert_eq!(out, expected),
+                Decrypted::Declined(_) => panic!("declined"),
+            }
+        }
+    }
+
+    #[test]
+    fn broken_files_and_missing_keys_are_left_to_the_whole_file_path_in_its_order() {
+        let (_, identity, recipient) = crate::doc_example();
+        let src = document(30);
+        let store = StoreOptions::default();
+        let tree = parse_plain(Format::Yaml, src.as_bytes()).unwrap();
+        let mut file =
+            DecryptedFile::create(Format::Yaml, tree, &options(&recipient), &Keyring::new())
+                .unwrap()
+                .into_encrypted()
+                .unwrap();
+        let enc = String::from_utf8(file.emit(Format::Yaml, &store).unwrap()).unwrap();
+        let ring = opener(&identity);
+        let declined_with_key = |text: &str, options: &DecryptOptions| match decrypt_small(
+            text.as_bytes(),
+            &ring,
+            options,
+        ) {
+            Decrypted::Declined(key) => key.is_some(),
+            Decrypted::Done(_) => panic!("decrypted a broken file"),
+        };
+        // A tampered value, and a tampered MAC (read with ignore_mac).
+        let at = enc.find("data:").unwrap() + 5;
+        let flip = if &enc[at..=at] == "A" { "B" } else { "A" };
+        let tampered = format!("{}{flip}{}", &enc[..at], &enc[at + 1..]);
+        assert!(declined_with_key(&tampered, &read_only()));
+        let at = enc.find("    mac: ENC[AES256_GCM,data:").unwrap() + 30;
+        let flip = if &enc[at..=at] == "A" { "B" } else { "A" };
+        let bad_mac = format!("{}{flip}{}", &enc[..at], &enc[at + 1..]);
+        assert!(declined_with_key(&bad_mac, &read_only()));
+        let ignore = DecryptOptions {
+            ignore_mac: true,
+            read_only: true,
+        };
+        assert!(matches!(
+            decrypt_small(bad_mac.as_bytes(), &ring, &ignore),
+            Decrypted::Done(_)
+        ));
+        // A key repeated across pieces; a write-back decryption.
+        let body_end = enc.rfind("\nsops:\n").unwrap() + 1;
+        let repeated = format!("{}key_0: again\n{}", &enc[..body_end], &enc[body_end..]);
+        assert!(declined_with_key(&repeated, &read_only()));
+        assert!(matches!(
+            decrypt_small(enc.as_bytes(), &ring, &DecryptOptions::default()),
+            Decrypted::Declined(None)
+        ));
+        // No key: an error only when every piece parses, else the whole-file path's parse
+        // error comes first.
+        let empty = Keyring::new();
+        let no_key = decrypt_cut(enc.as_bytes(), &empty, &read_only(), &store, |b| {
+            yaml::cut_lines(b, 40)
+        });
+        match no_key {
+            Err(Error::DataKey(_)) => {}
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("no error without a key"),
+        }
+        let broken = format!("{}bad: \"open\n{}", &enc[..body_end], &enc[body_end..]);
+        assert!(matches!(
+            decrypt_cut(broken.as_bytes(), &empty, &read_only(), &store, |b| {
+                yaml::cut_lines(b, 40)
+            }),
+            Ok(Decrypted::Declined(None))
+        ));
+        // A broken metadata block: nothing is asked of any key.
+        let no_version = enc.replace("    version: ", "    versio: ");
+        assert!(matches!(
+            decrypt_small(no_version.as_bytes(), &empty, &read_only()),
+            Decrypted::Declined(None)
+        ));
     }
 
     #[test]

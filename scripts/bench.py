@@ -2,9 +2,10 @@
 """Benchmarks rsops against the reference sops binary in the same run and prints ratios.
 
 Workloads: a small Kubernetes Secret, a 1,000-key YAML, a 100,000-value YAML (~10 MB) and a
-10 MiB binary file; each is encrypted and decrypted by both tools. Reported per tool: the
-median wall time over the runs (each process started with posix_spawn, no wrapper), the per-value cost
-for the big YAML, and the peak resident memory of the process (one extra run under GNU time).
+10 MiB binary file; each is encrypted and decrypted by both tools, output redirected to a new
+file as `tool encrypt f > out` does. Reported per tool: the median wall time over the runs
+(each process started with posix_spawn, no wrapper), the per-value cost for the big YAML, and
+the peak resident memory of the process (one extra run under GNU time).
 
 rsops is the binary scripts/build-release makes (static on Linux, like sops' Go binary); for
 the small workloads the binary of a plain `cargo build --release` is timed too.
@@ -47,14 +48,15 @@ def wall(argv, runs, stdout_path=None):
     return statistics.median(times)
 
 
-def peak_rss(argv):
-    """Peak RSS in KiB of one run of argv alone, from GNU time.
+def peak_rss(argv, stdout_path):
+    """Peak RSS in KiB of one run of argv alone, from GNU time, its output written to a new
+    file at stdout_path (as `tool encrypt f > out` does).
 
     (wait4 from Python would count the Python parent's pages copied at fork.)
     """
-    with tempfile.NamedTemporaryFile("r") as stats:
+    with tempfile.NamedTemporaryFile("r") as stats, open(stdout_path, "wb") as out:
         proc = subprocess.run(["/usr/bin/time", "-o", stats.name, "-f", "%M"] + argv,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+                              stdout=out, stderr=subprocess.PIPE, env=ENV)
         fields = stats.read().split()
     if proc.returncode != 0:
         sys.exit(f"command failed: {' '.join(argv)}\n{proc.stderr.decode(errors='replace')}")
@@ -118,10 +120,11 @@ def main():
                 enc_path = os.path.join(d, f"{tool}.enc{ext}")
                 enc = [exe, "encrypt", "--age", RECIPIENT, path]
                 dec = [exe, "decrypt", enc_path]
+                out_path = os.path.join(d, f"{tool}.out")
                 enc_t = wall(enc, runs, enc_path)
-                dec_t = wall(dec, runs)
-                results[tool] = {"encrypt": (enc_t, peak_rss(enc)),
-                                 "decrypt": (dec_t, peak_rss(dec))}
+                dec_t = wall(dec, runs, out_path)
+                results[tool] = {"encrypt": (enc_t, peak_rss(enc, out_path)),
+                                 "decrypt": (dec_t, peak_rss(dec, out_path))}
             for op in ("encrypt", "decrypt"):
                 (st, sm), (rt, rm) = results["sops"][op], results["rsops"][op]
                 print(f"{name:<22}{op:<9}{st*1000:>8.1f}ms{rt*1000:>8.1f}ms{st/rt:>8.1f}x"

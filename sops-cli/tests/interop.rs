@@ -214,6 +214,103 @@ fn big_text() -> String {
     text
 }
 
+/// Big encrypted output is written as it is produced: straight into stdout's file when stdout
+/// is an empty regular file (and taken back when the file turns out to need the whole-tree
+/// path, or a key fails at the end), through a temp file with `-i`; real sops reads every
+/// result.
+#[test]
+fn big_output_streams_into_files() {
+    let sops = reference_sops();
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = key_file(tmp.path(), &["age1"]);
+    let age1 = "age1tx6ffn9d2e8mc9z6hx70r667gj5nvt0uqkhwqcz278cmkdceaa8s8e7jrw";
+    let text = big_text();
+    // A flow mapping at the end: the last piece is outside the fast subset, after the first
+    // pieces were already written.
+    let late = format!("{text}late: {{a: 1}}\n");
+    let sops_decrypts = |file: &Path| {
+        let dec = hermetic(&sops, tmp.path())
+            .env("SOPS_AGE_KEY_FILE", &keys)
+            .arg("decrypt")
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(dec.status.success(), "{}", describe(&dec));
+        dec.stdout
+    };
+    for (name, content) in [("big.yaml", &text), ("late.yaml", &late)] {
+        let plain = tmp.path().join(name);
+        std::fs::write(&plain, content).unwrap();
+        // What sops makes of the plaintext (the flow mapping becomes a block one).
+        let by_sops = tmp.path().join(format!("{name}.sops.yaml"));
+        let enc = hermetic(&sops, tmp.path())
+            .args(["encrypt", "--age", age1])
+            .arg(&plain)
+            .output()
+            .unwrap();
+        assert!(enc.status.success(), "{}", describe(&enc));
+        std::fs::write(&by_sops, &enc.stdout).unwrap();
+        let expected = sops_decrypts(&by_sops);
+        let sops_reads = |file: &Path| {
+            assert!(
+                sops_decrypts(file) == expected,
+                "{} differs",
+                file.display()
+            );
+        };
+        let out_path = tmp.path().join(format!("{name}.enc.yaml"));
+        let status = hermetic(&rsops(), tmp.path())
+            .args(["encrypt", "--age", age1])
+            .arg(&plain)
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{name}");
+        let written = std::fs::read_to_string(&out_path).unwrap();
+        assert_eq!(written.matches("\nsops:\n").count(), 1, "{name}");
+        sops_reads(&out_path);
+        // In place: the same file, replaced whole.
+        let enc = hermetic(&rsops(), tmp.path())
+            .args(["encrypt", "-i", "--age", age1])
+            .arg(&plain)
+            .output()
+            .unwrap();
+        assert!(enc.status.success(), "{name}: {}", describe(&enc));
+        sops_reads(&plain);
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".rsops-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A key that fails only once every value is written: stdout's file is left empty, as
+    // sops leaves it, with sops' exit code.
+    let plain = tmp.path().join("big.yaml");
+    std::fs::write(&plain, &text).unwrap();
+    let missing = "FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4";
+    let mut codes = Vec::new();
+    for tool in [rsops(), sops.clone()] {
+        let out_path = tmp.path().join("failed.enc.yaml");
+        let status = hermetic(&tool, tmp.path())
+            .args(["encrypt", "--pgp", missing])
+            .arg(&plain)
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(!status.success());
+        assert_eq!(
+            std::fs::metadata(&out_path).unwrap().len(),
+            0,
+            "{}",
+            tool.display()
+        );
+        codes.push(status.code());
+    }
+    assert_eq!(codes[0], codes[1]);
+}
+
 /// A big file rsops decrypts piece by piece fails as sops fails when it is broken: a tampered
 /// value, a tampered MAC (and `--ignore-mac` then works), no key, a value outside the fast
 /// subset (decrypted whole), and a top-level key written twice.

@@ -24,7 +24,9 @@ use crate::walk::{self, Walker};
 
 mod pieces;
 
-pub use pieces::{Decrypted, decrypt_yaml_in_pieces, encrypt_yaml_in_pieces};
+pub use pieces::{
+    Decrypted, Encrypted, PIECEWISE_MIN_BYTES, decrypt_yaml_in_pieces, encrypt_yaml_in_pieces,
+};
 
 /// The metadata key of YAML, JSON and binary files.
 const SOPS_KEY: &str = "sops";

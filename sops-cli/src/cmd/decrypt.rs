@@ -22,11 +22,10 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
     // an error making it is reported after the whole-file parse, as below.
     let mut early = None;
     let mut key = None;
-    // (Only for input of 1 MiB or more, the least the piecewise path takes.)
     if target.input == Format::Yaml
         && target.output == Format::Yaml
         && args.extract.is_none()
-        && input.len() >= 1 << 20
+        && input.len() >= file::PIECEWISE_MIN_BYTES
     {
         let made = decryption_keyring(order);
         if let Ok((ring, hint)) = &made {

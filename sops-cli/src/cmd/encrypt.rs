@@ -1,9 +1,10 @@
 //! `rsops encrypt` / `rsops -e`.
 
 use sops_core::config::pgp_key;
+use sops_core::file::{self, Encrypted};
 use sops_core::keys::age;
 use sops_core::rules::CryptRule;
-use sops_core::{DecryptedFile, EncryptOptions, Format, KeyGroup, file};
+use sops_core::{DecryptedFile, EncryptOptions, Format, KeyGroup};
 
 use crate::args::OpArgs;
 use crate::cmd::{Target, rule_path, store_options};
@@ -24,12 +25,32 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
     let options = encrypt_options(args, config.as_ref(), &target.name, target.input)?;
     let input = target.read()?;
     let ring = crate::cmd::sealing_keyring();
-    if target.input == Format::Yaml && target.output == Format::Yaml {
-        // A big plain mapping is encrypted piece by piece; anything else returns `None`
-        // before any key service is called.
-        if let Some(out) = file::encrypt_yaml_in_pieces(&input, &options, &ring, &opts)? {
-            drop(input);
-            return target.write(args, &out);
+    if target.input == Format::Yaml
+        && target.output == Format::Yaml
+        && input.len() >= file::PIECEWISE_MIN_BYTES
+    {
+        // A big plain mapping is encrypted piece by piece, written out as it goes; anything
+        // else is declined before any key service is called.
+        let mut out = target.output_stream(args)?;
+        let mut failed = None;
+        let done = file::encrypt_yaml_in_pieces(&input, &options, &ring, &opts, &mut |bytes| {
+            out.write(bytes).map_err(|e| failed = Some(e)).is_ok()
+        });
+        match done {
+            Ok(Encrypted::Done) => return out.finish(),
+            Ok(Encrypted::Declined) => out.discard()?,
+            Ok(Encrypted::Stopped) => {
+                let err = match &failed {
+                    Some(e) => out.error(e),
+                    None => out.error(&"the output was refused"),
+                };
+                out.discard()?;
+                return Err(err);
+            }
+            Err(e) => {
+                out.discard()?;
+                return Err(e.into());
+            }
         }
     }
     let tree = file::parse_plain(target.input, &input)?;

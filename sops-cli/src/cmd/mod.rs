@@ -99,6 +99,18 @@ impl Target {
         io::write_stdout(data)
     }
 
+    /// The output as a stream, for results written as they are produced: in place or
+    /// `--output` through a temp file renamed at the end, else stdout.
+    pub fn output_stream(&self, args: &OpArgs) -> Result<io::Output, CliError> {
+        if let (true, Some(f)) = (args.in_place, &self.file) {
+            return io::Output::replacing(f);
+        }
+        if let Some(out) = &args.output {
+            return io::Output::replacing(out);
+        }
+        Ok(io::Output::stdout())
+    }
+
     /// Writes the result like [`Target::write`] while `done` (a tree no longer needed) is
     /// dropped on another thread: freeing, and for plaintext wiping, a big tree takes about
     /// as long as writing it out. The drop has finished when this returns.

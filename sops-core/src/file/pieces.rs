@@ -31,17 +31,35 @@ use crate::store::{Format, StoreOptions, yaml};
 use crate::tree::Item;
 use crate::walk::{self, MacInput};
 
+/// The least input the piecewise paths take (smaller files are not worth a second thread).
+pub const PIECEWISE_MIN_BYTES: usize = yaml::SPLIT_BYTES;
+
 /// About how much input one piece takes: enough to amortise a piece's set-up, small enough
 /// that a piece's tree and output stay in the caches and their memory is reused.
 const PIECE_BYTES: usize = 128 * 1024;
 
+/// What [`encrypt_yaml_in_pieces`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encrypted {
+    /// The whole encrypted file went to the sink.
+    Done,
+    /// Not a file for this path; no key service was called. The sink may have taken the start
+    /// of an output: discard it, and encrypt with [`parse_plain`](super::parse_plain) and
+    /// [`DecryptedFile::create`](super::DecryptedFile::create).
+    Declined,
+    /// The sink refused some output (it knows why); the output is incomplete.
+    Stopped,
+}
+
 /// Encrypts a big, comment-free, single-document YAML mapping (1 MiB or more, in the
-/// subset sops itself writes) straight to the encrypted YAML, piece by piece on two threads.
-/// `Ok(None)` when the input is not such a file, before any key service is called: then use
-/// [`parse_plain`](super::parse_plain) and [`DecryptedFile::create`](super::DecryptedFile::create).
+/// subset sops itself writes) straight to the encrypted YAML, piece by piece on two threads,
+/// handing the output to `sink` in order as it is written (a few hundred KiB at a time), so
+/// that it need not be held whole; `sink` returns `false` to stop. See [`Encrypted`] for
+/// what the sink then holds.
 ///
 /// ```
 /// # use sops_core::{EncryptOptions, Keyring, KeyGroup, StoreOptions, keys::age};
+/// use sops_core::file::{Encrypted, encrypt_yaml_in_pieces};
 /// let (_, _, recipient) = sops_core::doc_example();
 /// let options = EncryptOptions {
 ///     key_groups: vec![KeyGroup { keys: vec![age::key_for(&recipient)] }],
@@ -51,13 +69,19 @@ const PIECE_BYTES: usize = 128 * 1024;
 /// for i in 0..30_000 {
 ///     big.push_str(&format!("key_{i}:\n    user: u{i}\n    password: p{i}\n"));
 /// }
-/// let out = sops_core::file::encrypt_yaml_in_pieces(
-///     big.as_bytes(), &options, &Keyring::new(), &StoreOptions::default())?;
-/// assert!(out.is_some());
+/// let mut out = Vec::new();
+/// let mut sink = |bytes: &[u8]| {
+///     out.extend_from_slice(bytes);
+///     true
+/// };
+/// let done = encrypt_yaml_in_pieces(
+///     big.as_bytes(), &options, &Keyring::new(), &StoreOptions::default(), &mut sink)?;
+/// assert_eq!(done, Encrypted::Done);
+/// assert!(out.ends_with(b"    version: 3.11.0\n"));
 /// // A small file takes the whole-tree path.
-/// let small = sops_core::file::encrypt_yaml_in_pieces(
-///     b"a: 1\n", &options, &Keyring::new(), &StoreOptions::default())?;
-/// assert!(small.is_none());
+/// let small = encrypt_yaml_in_pieces(
+///     b"a: 1\n", &options, &Keyring::new(), &StoreOptions::default(), &mut |_| true)?;
+/// assert_eq!(small, Encrypted::Declined);
 /// # Ok::<(), sops_core::Error>(())
 /// ```
 pub fn encrypt_yaml_in_pieces(
@@ -65,72 +89,99 @@ pub fn encrypt_yaml_in_pieces(
     options: &EncryptOptions,
     keyring: &Keyring,
     store: &StoreOptions,
-) -> Result<Option<Vec<u8>>, Error> {
+    sink: &mut dyn FnMut(&[u8]) -> bool,
+) -> Result<Encrypted, Error> {
     let Ok(src) = std::str::from_utf8(input) else {
-        return Ok(None);
+        return Ok(Encrypted::Declined);
     };
     let Some(pieces) = yaml::cut_pieces(src, PIECE_BYTES) else {
-        return Ok(None);
+        return Ok(Encrypted::Declined);
     };
-    encrypt_pieces(&pieces, src.len(), options, keyring, store)
+    encrypt_pieces(&pieces, options, keyring, store, sink)
 }
 
+/// Takes output in order; `false` stops the run.
+type Sink<'s> = dyn FnMut(&[u8]) -> bool + 's;
+
+/// Output gathered before it goes to the sink.
+const FLUSH_BYTES: usize = 256 * 1024;
+
 /// What the caller's thread keeps while pieces come in.
-struct State {
+struct State<'s> {
     out: String,
     hasher: MacHasher,
     keys: HashSet<String>,
+    /// Where the output goes as it grows; `None`: kept whole in `out`.
+    sink: Option<&'s mut Sink<'s>>,
 }
 
-impl State {
+/// Why pieces stopped coming.
+enum Stop {
+    /// For the whole-tree path to do.
+    Declined,
+    /// The sink refused output.
+    Sink,
+}
+
+impl State<'_> {
     /// Takes a piece's top-level keys; `false` when one was already seen (the whole-tree
     /// path then reports the duplicate).
-    fn add_keys(&mut self, keys: Vec<String>) -> bool {
-        keys.into_iter().all(|k| self.keys.insert(k))
+    fn add_keys(&mut self, keys: Vec<String>) -> Result<(), Stop> {
+        if keys.into_iter().all(|k| self.keys.insert(k)) {
+            Ok(())
+        } else {
+            Err(Stop::Declined)
+        }
+    }
+
+    /// Hands the output so far to the sink once there is enough of it (or `all`).
+    fn flush(&mut self, all: bool) -> Result<(), Stop> {
+        if let Some(sink) = self.sink.as_mut()
+            && (all || self.out.len() >= FLUSH_BYTES)
+        {
+            if !sink(self.out.as_bytes()) {
+                return Err(Stop::Sink);
+            }
+            self.out.clear();
+        }
+        Ok(())
     }
 }
 
-/// Encrypts `pieces` (see [`encrypt_yaml_in_pieces`]); `len` is the input's size.
+/// Encrypts `pieces` (see [`encrypt_yaml_in_pieces`]).
 pub(super) fn encrypt_pieces(
     pieces: &[&str],
-    len: usize,
     options: &EncryptOptions,
     keyring: &Keyring,
     store: &StoreOptions,
-) -> Result<Option<Vec<u8>>, Error> {
+    sink: &mut dyn FnMut(&[u8]) -> bool,
+) -> Result<Encrypted, Error> {
     if pieces.len() < 2 {
-        return Ok(None);
+        return Ok(Encrypted::Declined);
     }
     let data_key = DataKey::generate();
     let rule = rules::effective(options.rule.as_ref());
     let mac_only = options.mac_only_encrypted;
     let nonces = NonceCache::default();
     let indent = store.yaml_indent;
-    // One piece: parsed, checked, encrypted in place and written after `out`. `Err(())` sends
-    // the caller to the whole-tree path.
+    // One piece: parsed, checked, encrypted in place and written after `out`.
     let one = |piece: &str, out: String, mac: &mut MacInput<'_>| {
-        let mut tree = yaml::parse_piece(piece).ok_or(())?;
+        let mut tree = yaml::parse_piece(piece).ok_or(Stop::Declined)?;
         let items = &mut tree.branches[0].items;
-        let keys: Vec<String> = items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Pair { key, .. } => Some(key.clone()),
-                Item::Comment(_) => None,
-            })
-            .collect();
+        let keys = piece_keys(items);
         if keys.iter().any(|k| k == SOPS_KEY) {
-            return Err(());
+            return Err(Stop::Declined);
         }
-        encrypt_items(items, &data_key, &rule, mac_only, &nonces, mac).map_err(drop)?;
-        let out = yaml::emit_piece(out, items, indent).map_err(drop)?;
+        encrypt_items(items, &data_key, &rule, mac_only, &nonces, mac)
+            .map_err(|_| Stop::Declined)?;
+        let out = yaml::emit_piece(out, items, indent).map_err(|_| Stop::Declined)?;
         Ok((out, keys))
     };
     let mut state = State {
-        // The output is about two and a half times the plaintext; reserving it once avoids
-        // copying megabytes as it grows (pages not written are never touched).
-        out: String::with_capacity(len * 3),
+        out: String::with_capacity(2 * FLUSH_BYTES),
         hasher: MacHasher::new(mac_seed(mac_only)),
         keys: HashSet::new(),
+        sink: Some(sink),
     };
     let done = walk::alternate(
         &mut state,
@@ -142,7 +193,8 @@ pub(super) fn encrypt_pieces(
                 &mut MacInput::Hasher(&mut st.hasher),
             )?;
             st.out = out;
-            st.add_keys(keys).then_some(()).ok_or(())
+            st.add_keys(keys)?;
+            st.flush(false)
         },
         |piece| {
             let mut buffer = MacBuffer::default();
@@ -153,14 +205,20 @@ pub(super) fn encrypt_pieces(
             let (out, keys, buffer) = written?;
             st.hasher.update_batches(buffer);
             st.out.push_str(&out);
-            st.add_keys(keys).then_some(()).ok_or(())
+            st.add_keys(keys)?;
+            st.flush(false)
         },
     );
-    if done.is_err() {
-        return Ok(None);
+    match done {
+        Ok(()) => {}
+        Err(Stop::Declined) => return Ok(Encrypted::Declined),
+        Err(Stop::Sink) => return Ok(Encrypted::Stopped),
     }
     let State {
-        mut out, hasher, ..
+        mut out,
+        hasher,
+        sink,
+        ..
     } = state;
     let mac_hex = hex::encode_upper(hasher.finalize());
     // Every value is encrypted: only now are key services called.
@@ -171,7 +229,12 @@ pub(super) fn encrypt_pieces(
         value: metadata.to_value(EmptyList::EmptyList),
     }];
     out = yaml::emit_piece(out, &block, indent)?;
-    Ok(Some(out.into_bytes()))
+    let taken = sink.is_none_or(|sink| sink(out.as_bytes()));
+    Ok(if taken {
+        Encrypted::Done
+    } else {
+        Encrypted::Stopped
+    })
 }
 
 /// What [`decrypt_yaml_in_pieces`] did.
@@ -306,14 +369,14 @@ fn decrypt_pieces(
     let mac_only = metadata.mac_only_encrypted;
     let indent = store.yaml_indent;
     let one = |piece: &str, out: String, mac: &mut MacInput<'_>| {
-        let mut tree = yaml::parse_piece(piece).ok_or(())?;
+        let mut tree = yaml::parse_piece(piece).ok_or(Stop::Declined)?;
         let items = &mut tree.branches[0].items;
         let keys = piece_keys(items);
         if keys.iter().any(|k| k == SOPS_KEY) {
-            return Err(());
+            return Err(Stop::Declined);
         }
-        decrypt_items(items, key, &rule, mac_only, false, mac).map_err(drop)?;
-        let out = yaml::emit_piece(out, items, indent).map_err(drop)?;
+        decrypt_items(items, key, &rule, mac_only, false, mac).map_err(|_| Stop::Declined)?;
+        let out = yaml::emit_piece(out, items, indent).map_err(|_| Stop::Declined)?;
         Ok((out, keys))
     };
     let mut state = State {
@@ -321,6 +384,7 @@ fn decrypt_pieces(
         out: String::with_capacity(len),
         hasher: MacHasher::new(mac_seed(mac_only)),
         keys: HashSet::new(),
+        sink: None,
     };
     walk::alternate(
         &mut state,
@@ -332,7 +396,7 @@ fn decrypt_pieces(
                 &mut MacInput::Hasher(&mut st.hasher),
             )?;
             st.out = out;
-            st.add_keys(keys).then_some(()).ok_or(())
+            st.add_keys(keys)
         },
         |piece| {
             let mut buffer = MacBuffer::default();
@@ -343,7 +407,7 @@ fn decrypt_pieces(
             let (out, keys, buffer) = written?;
             st.hasher.update_batches(buffer);
             st.out.push_str(&out);
-            st.add_keys(keys).then_some(()).ok_or(())
+            st.add_keys(keys)
         },
     )
     .ok()?;
@@ -407,14 +471,39 @@ mod tests {
         s
     }
 
+    /// The output of the pieces gathered from the sink; `None` when declined.
+    fn collect(pieces: &[&str], options: &EncryptOptions) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut calls = 0;
+        let done = encrypt_pieces(
+            pieces,
+            options,
+            &Keyring::new(),
+            &StoreOptions::default(),
+            &mut |b: &[u8]| {
+                calls += 1;
+                out.extend_from_slice(b);
+                true
+            },
+        )
+        .unwrap();
+        match done {
+            Encrypted::Done => {
+                assert!(calls >= 1);
+                Some(out)
+            }
+            Encrypted::Declined => None,
+            Encrypted::Stopped => panic!("the sink took everything"),
+        }
+    }
+
     /// The piecewise output for `src` cut every `target` bytes, checked against the
     /// whole-tree path: same text once ciphertexts are masked, a valid MAC, the same
     /// plaintext back, and bytes that re-emit unchanged.
     fn check(src: &str, target: usize, options: &EncryptOptions, identity: &str) {
         let pieces = yaml::cut_lines(src, target).expect("cuttable");
         let store = StoreOptions::default();
-        let out = encrypt_pieces(&pieces, src.len(), options, &Keyring::new(), &store)
-            .unwrap()
+        let out = collect(&pieces, options)
             .unwrap_or_else(|| panic!("pieces path declined ({} pieces)", pieces.len()));
         let tree = parse_plain(Format::Yaml, src.as_bytes()).unwrap();
         let mut whole = DecryptedFile::create(Format::Yaml, tree, options, &Keyring::new())
@@ -590,14 +679,7 @@ mod tests {
         let options = options(&recipient);
         let run = |src: &str| {
             let pieces = yaml::cut_lines(src, 1)?;
-            encrypt_pieces(
-                &pieces,
-                src.len(),
-                &options,
-                &Keyring::new(),
-                &StoreOptions::default(),
-            )
-            .unwrap()
+            collect(&pieces, &options)
         };
         let base = document(12);
         assert!(run(&base).is_some());
@@ -616,15 +698,62 @@ mod tests {
         assert!(run("- a\n- b\n").is_none());
         assert!(run(&format!("{base}bad: \"open\n")).is_none());
         // A file under 1 MiB is never cut.
+        let small = encrypt_yaml_in_pieces(
+            base.as_bytes(),
+            &options,
+            &Keyring::new(),
+            &StoreOptions::default(),
+            &mut |_| panic!("output for a declined file"),
+        );
+        assert_eq!(small.unwrap(), Encrypted::Declined);
+    }
+
+    #[test]
+    fn output_goes_out_in_order_as_it_grows_and_a_refusal_stops() {
+        let (_, _, recipient) = crate::doc_example();
+        let options = options(&recipient);
+        // About 2 MB of output in 2,000 pieces: flushed several times, the `sops` block last.
+        let src = document(6000);
+        let pieces = yaml::cut_lines(&src, 1).unwrap();
+        let mut sizes = Vec::new();
+        let mut out = Vec::new();
+        let done = encrypt_pieces(
+            &pieces,
+            &options,
+            &Keyring::new(),
+            &StoreOptions::default(),
+            &mut |b: &[u8]| {
+                sizes.push(b.len());
+                out.extend_from_slice(b);
+                true
+            },
+        )
+        .unwrap();
+        assert_eq!(done, Encrypted::Done);
+        assert!(sizes.len() > 3, "{sizes:?}");
         assert!(
-            encrypt_yaml_in_pieces(
-                base.as_bytes(),
+            sizes[..sizes.len() - 1].iter().all(|&n| n >= FLUSH_BYTES),
+            "{sizes:?}"
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("key_0: ENC["));
+        assert!(text.contains("\nsops:\n") && text.ends_with("    version: 3.11.0\n"));
+        // A sink that refuses its first, or its last, output stops the run.
+        for refuse_at in [0, sizes.len() - 1] {
+            let mut calls = 0;
+            let done = encrypt_pieces(
+                &pieces,
                 &options,
                 &Keyring::new(),
-                &StoreOptions::default()
+                &StoreOptions::default(),
+                &mut |_| {
+                    calls += 1;
+                    calls <= refuse_at
+                },
             )
-            .unwrap()
-            .is_none()
-        );
+            .unwrap();
+            assert_eq!(done, Encrypted::Stopped, "refused at {refuse_at}");
+            assert_eq!(calls, refuse_at + 1);
+        }
     }
 }

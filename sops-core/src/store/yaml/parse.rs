@@ -561,7 +561,7 @@ fn parse_direct(src: &str, lines: &[&str]) -> Option<Option<Tree>> {
 }
 
 /// Comment-free inputs at least this big are parsed in two parts on two threads.
-const SPLIT_BYTES: usize = 1 << 20;
+pub(crate) const SPLIT_BYTES: usize = 1 << 20;
 
 /// Parses a big comment-free, single-document input in the fast subset as two parts on two
 /// threads; `None` sends the caller to the one-part parse, which also reports every error

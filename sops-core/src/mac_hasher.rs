@@ -62,7 +62,17 @@ impl MacHasher {
     /// Appends batches gathered elsewhere ([`MacBuffer`]), in order.
     pub(crate) fn update_batches(&mut self, buffer: MacBuffer) {
         for batch in buffer.batches {
-            self.update(&batch);
+            if batch.len() >= BATCH / 2 {
+                // A batch of good size goes out as it is, after what was gathered here (no
+                // copy).
+                if !self.buf.is_empty() {
+                    let gathered = std::mem::replace(&mut self.buf, Zeroizing::new(Vec::new()));
+                    self.hash(gathered);
+                }
+                self.hash(batch);
+            } else {
+                self.update(&batch);
+            }
         }
     }
 

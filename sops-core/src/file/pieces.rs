@@ -91,10 +91,7 @@ pub fn encrypt_yaml_in_pieces(
     store: &StoreOptions,
     sink: &mut dyn FnMut(&[u8]) -> bool,
 ) -> Result<Encrypted, Error> {
-    let Ok(src) = std::str::from_utf8(input) else {
-        return Ok(Encrypted::Declined);
-    };
-    let Some(pieces) = yaml::cut_pieces(src, PIECE_BYTES) else {
+    let Some(pieces) = yaml::cut_pieces(input, PIECE_BYTES) else {
         return Ok(Encrypted::Declined);
     };
     encrypt_pieces(&pieces, options, keyring, store, sink)
@@ -134,6 +131,24 @@ impl State<'_> {
         }
     }
 
+    /// Appends a piece written elsewhere: straight to the sink after the output so far when
+    /// there is one (no copy), else to `out`.
+    fn append(&mut self, piece: &str) -> Result<(), Stop> {
+        if self.sink.is_some() {
+            if !self.out.is_empty() {
+                self.flush(true)?;
+            }
+            if let Some(sink) = self.sink.as_mut()
+                && !sink(piece.as_bytes())
+            {
+                return Err(Stop::Sink);
+            }
+            return Ok(());
+        }
+        self.out.push_str(piece);
+        Ok(())
+    }
+
     /// Hands the output so far to the sink once there is enough of it (or `all`).
     fn flush(&mut self, all: bool) -> Result<(), Stop> {
         if let Some(sink) = self.sink.as_mut()
@@ -150,7 +165,7 @@ impl State<'_> {
 
 /// Encrypts `pieces` (see [`encrypt_yaml_in_pieces`]).
 pub(super) fn encrypt_pieces(
-    pieces: &[&str],
+    pieces: &[&[u8]],
     options: &EncryptOptions,
     keyring: &Keyring,
     store: &StoreOptions,
@@ -165,7 +180,7 @@ pub(super) fn encrypt_pieces(
     let nonces = NonceCache::default();
     let indent = store.yaml_indent;
     // One piece: parsed, checked, encrypted in place and written after `out`.
-    let one = |piece: &str, out: String, mac: &mut MacInput<'_>| {
+    let one = |piece: &[u8], out: String, mac: &mut MacInput<'_>| {
         let mut tree = yaml::parse_piece(piece).ok_or(Stop::Declined)?;
         let items = &mut tree.branches[0].items;
         let keys = piece_keys(items);
@@ -204,9 +219,8 @@ pub(super) fn encrypt_pieces(
         |st, written| {
             let (out, keys, buffer) = written?;
             st.hasher.update_batches(buffer);
-            st.out.push_str(&out);
-            st.add_keys(keys)?;
-            st.flush(false)
+            st.append(&out)?;
+            st.add_keys(keys)
         },
     );
     match done {
@@ -275,20 +289,18 @@ fn decrypt_cut<'a>(
     keyring: &Keyring,
     options: &DecryptOptions,
     store: &StoreOptions,
-    cut: impl Fn(&'a str) -> Option<Vec<&'a str>>,
+    cut: impl Fn(&'a [u8]) -> Option<Vec<&'a [u8]>>,
 ) -> Result<Decrypted, Error> {
     let declined = Ok(Decrypted::Declined(None));
     if !options.read_only {
         return declined;
     }
-    let Ok(src) = std::str::from_utf8(input) else {
+    const BLOCK: &[u8] = b"\nsops:\n";
+    let Some(at) = input.windows(BLOCK.len()).rposition(|w| w == BLOCK) else {
         return declined;
     };
-    let Some(at) = src.rfind("\nsops:\n").map(|n| n + 1) else {
-        return declined;
-    };
-    let (body, block) = src.split_at(at);
-    let (Some(pieces), Some(_)) = (cut(body), yaml::cut_lines(block, usize::MAX)) else {
+    let (body, block) = input.split_at(at + 1);
+    let Some(pieces) = cut(body) else {
         return declined;
     };
     let Some(metadata) = read_metadata(block) else {
@@ -326,7 +338,7 @@ fn decrypt_cut<'a>(
 }
 
 /// The metadata of the `sops` block alone, or `None`.
-fn read_metadata(block: &str) -> Option<Metadata> {
+fn read_metadata(block: &[u8]) -> Option<Metadata> {
     let tree = yaml::parse_piece(block)?;
     match &tree.branches[0].items[..] {
         [Item::Pair { key, value }] if key == SOPS_KEY => Metadata::from_value(value).ok(),
@@ -335,7 +347,7 @@ fn read_metadata(block: &str) -> Option<Metadata> {
 }
 
 /// The top-level keys of a piece that parses without a `sops` key.
-fn top_keys(piece: &str) -> Option<Vec<String>> {
+fn top_keys(piece: &[u8]) -> Option<Vec<String>> {
     let tree = yaml::parse_piece(piece)?;
     let keys = piece_keys(&tree.branches[0].items);
     (!keys.iter().any(|k| k == SOPS_KEY)).then_some(keys)
@@ -358,7 +370,7 @@ fn add_keys(seen: &mut HashSet<String>, keys: &[String]) -> bool {
 
 /// Decrypts and writes `pieces`; `None` on anything the whole-file path should report.
 fn decrypt_pieces(
-    pieces: &[&str],
+    pieces: &[&[u8]],
     len: usize,
     metadata: &Metadata,
     key: &DataKey,
@@ -368,7 +380,7 @@ fn decrypt_pieces(
     let rule = rules::effective(metadata.rule.as_ref());
     let mac_only = metadata.mac_only_encrypted;
     let indent = store.yaml_indent;
-    let one = |piece: &str, out: String, mac: &mut MacInput<'_>| {
+    let one = |piece: &[u8], out: String, mac: &mut MacInput<'_>| {
         let mut tree = yaml::parse_piece(piece).ok_or(Stop::Declined)?;
         let items = &mut tree.branches[0].items;
         let keys = piece_keys(items);
@@ -472,7 +484,7 @@ mod tests {
     }
 
     /// The output of the pieces gathered from the sink; `None` when declined.
-    fn collect(pieces: &[&str], options: &EncryptOptions) -> Option<Vec<u8>> {
+    fn collect(pieces: &[&[u8]], options: &EncryptOptions) -> Option<Vec<u8>> {
         let mut out = Vec::new();
         let mut calls = 0;
         let done = encrypt_pieces(
@@ -501,7 +513,7 @@ mod tests {
     /// whole-tree path: same text once ciphertexts are masked, a valid MAC, the same
     /// plaintext back, and bytes that re-emit unchanged.
     fn check(src: &str, target: usize, options: &EncryptOptions, identity: &str) {
-        let pieces = yaml::cut_lines(src, target).expect("cuttable");
+        let pieces = yaml::cut_lines(src.as_bytes(), target).expect("cuttable");
         let store = StoreOptions::default();
         let out = collect(&pieces, options)
             .unwrap_or_else(|| panic!("pieces path declined ({} pieces)", pieces.len()));
@@ -677,10 +689,11 @@ mod tests {
     fn unusual_inputs_are_left_to_the_whole_tree_path() {
         let (_, _, recipient) = crate::doc_example();
         let options = options(&recipient);
-        let run = |src: &str| {
+        let run_bytes = |src: &[u8]| {
             let pieces = yaml::cut_lines(src, 1)?;
             collect(&pieces, &options)
         };
+        let run = |src: &str| run_bytes(src.as_bytes());
         let base = document(12);
         assert!(run(&base).is_some());
         // A key repeated in another piece, and within one.
@@ -694,6 +707,13 @@ mod tests {
         assert!(run(&format!("  {base}")).is_none());
         assert!(run(&format!("{base}f: {{a: 1}}\n")).is_none());
         assert!(run(&format!("{base}x: &a 1\ny: *a\n")).is_none());
+        // Each piece's own checks: UTF-8, control characters, markers inside a piece.
+        let mut bytes = base.clone().into_bytes();
+        bytes.extend_from_slice(b"late: \xff\n");
+        assert!(run_bytes(&bytes).is_none());
+        assert!(run(&format!("{base}late: a\u{1}b\n")).is_none());
+        assert!(run(&format!("{base}...\nb: 1\n")).is_none());
+        assert!(run(&format!("\u{feff}{base}")).is_none());
         // Not a mapping, and broken YAML.
         assert!(run("- a\n- b\n").is_none());
         assert!(run(&format!("{base}bad: \"open\n")).is_none());
@@ -712,9 +732,10 @@ mod tests {
     fn output_goes_out_in_order_as_it_grows_and_a_refusal_stops() {
         let (_, _, recipient) = crate::doc_example();
         let options = options(&recipient);
-        // About 2 MB of output in 2,000 pieces: flushed several times, the `sops` block last.
+        // About 2 MB of output from pieces of 64 KiB of input: handed out a piece or more at
+        // a time, the `sops` block last.
         let src = document(6000);
-        let pieces = yaml::cut_lines(&src, 1).unwrap();
+        let pieces = yaml::cut_lines(src.as_bytes(), 64 * 1024).unwrap();
         let mut sizes = Vec::new();
         let mut out = Vec::new();
         let done = encrypt_pieces(
@@ -732,7 +753,7 @@ mod tests {
         assert_eq!(done, Encrypted::Done);
         assert!(sizes.len() > 3, "{sizes:?}");
         assert!(
-            sizes[..sizes.len() - 1].iter().all(|&n| n >= FLUSH_BYTES),
+            sizes[..sizes.len() - 1].iter().all(|&n| n >= 64 * 1024),
             "{sizes:?}"
         );
         let text = String::from_utf8(out).unwrap();

@@ -623,12 +623,10 @@ const fn splat(b: u8) -> u64 {
 fn has_special_byte(x: u64) -> bool {
     const LOW: u64 = splat(0x01);
     const HIGH: u64 = splat(0x80);
-    let has_zero = |v: u64| v.wrapping_sub(LOW) & !v & HIGH != 0;
-    let below_0x21 = x.wrapping_sub(splat(0x21)) & !x & HIGH != 0;
-    below_0x21
-        || has_zero(x ^ splat(b'#'))
-        || has_zero(x ^ splat(b':'))
-        || has_zero(x ^ splat(0x7f))
+    let zero = |v: u64| v.wrapping_sub(LOW) & !v;
+    // One test of all four (no branch per kind).
+    let below_0x21 = x.wrapping_sub(splat(0x21)) & !x;
+    (below_0x21 | zero(x ^ splat(b'#')) | zero(x ^ splat(b':')) | zero(x ^ splat(0x7f))) & HIGH != 0
 }
 
 /// The scalar starting at byte `m` and ending before byte `limit` (a key's `:` or the line
@@ -666,18 +664,10 @@ fn scalar_at(s: &str, m: usize, limit: usize) -> Option<(Cow<'_, str>, ScalarSty
             let mut end = m;
             while i < limit {
                 // Eight ordinary bytes at once (most of an `ENC[...]` value is base64).
-                if i + 8 <= limit {
-                    let x = u64::from_ne_bytes([
-                        b[i],
-                        b[i + 1],
-                        b[i + 2],
-                        b[i + 3],
-                        b[i + 4],
-                        b[i + 5],
-                        b[i + 6],
-                        b[i + 7],
-                    ]);
-                    if !has_special_byte(x) {
+                if let Some(word) = b[..limit].get(i..i + 8) {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(word);
+                    if !has_special_byte(u64::from_ne_bytes(w)) {
                         i += 8;
                         end = i;
                         continue;

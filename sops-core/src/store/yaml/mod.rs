@@ -41,7 +41,9 @@ pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
 }
 
 pub(crate) use emit::emit_piece;
-pub(crate) use parse::{SPLIT_BYTES, cut_lines, cut_pieces, parse_piece};
+#[cfg(test)]
+pub(crate) use parse::cut_lines;
+pub(crate) use parse::{SPLIT_BYTES, cut_pieces, parse_piece};
 
 /// Emits a tree as sops does: one document per branch, separated by `---`.
 pub fn emit(tree: &Tree, indent: usize) -> Result<Vec<u8>, StoreError> {

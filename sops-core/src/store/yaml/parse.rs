@@ -637,50 +637,70 @@ pub(super) fn parse_direct_parts(src: &str, lines: &[&str]) -> Option<Tree> {
     Some(a)
 }
 
-/// Cuts a big input into pieces of about `target` bytes for [`parse_piece`], each starting
-/// at a line with a letter, digit or `_` at column 0 (see [`parse_direct_parts`] for why
-/// such a line starts a top-level key). `None` when the input is small, holds a comment
-/// marker, a document marker, a directive, a BOM, a character YAML does not allow, or does
-/// not itself start at column 0: the caller then takes the whole-input path, which also
-/// reports every error with its real position.
-pub(crate) fn cut_pieces(src: &str, target: usize) -> Option<Vec<&str>> {
+/// Cuts a big input into pieces of about `target` bytes for [`parse_piece`], each but the
+/// first starting at a line with a letter, digit or `_` at column 0 (see
+/// [`parse_direct_parts`] for why such a line starts a top-level key). `None` when the input
+/// is small or does not start at column 0. Only the cut points are looked at here: each
+/// piece's own checks run in [`parse_piece`], on the thread that parses it.
+pub(crate) fn cut_pieces(src: &[u8], target: usize) -> Option<Vec<&[u8]>> {
     if src.len() < SPLIT_BYTES {
         return None;
     }
     cut_lines(src, target)
 }
 
-/// [`cut_pieces`] for an input of any size.
-pub(crate) fn cut_lines(src: &str, target: usize) -> Option<Vec<&str>> {
-    if src.starts_with(['\u{FEFF}', ' ', '\t'])
-        || src.contains('#')
-        || check_printable(src).is_err()
-    {
+/// [`cut_pieces`] for an input of any size (`target` at least 1).
+pub(crate) fn cut_lines(src: &[u8], target: usize) -> Option<Vec<&[u8]>> {
+    if src.starts_with(b"\xEF\xBB\xBF") || src.starts_with(b" ") || src.starts_with(b"\t") {
         return None;
     }
+    let next_line = |from: usize| {
+        src[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(src.len(), |n| from + n + 1)
+    };
     let mut pieces = Vec::new();
     let mut start = 0;
-    let mut line = 0;
-    while line < src.len() {
-        let rest = &src[line..];
-        if rest.starts_with("---") || rest.starts_with("...") || rest.starts_with('%') {
-            return None;
+    'cut: loop {
+        let from = start + target.max(1);
+        if from >= src.len() {
+            break;
         }
-        let first = rest.as_bytes()[0];
-        if line - start >= target && (first.is_ascii_alphanumeric() || first == b'_') {
-            pieces.push(&src[start..line]);
-            start = line;
+        // The first line starting at or after `from`, then on to one that starts a key.
+        let mut line = next_line(from - 1);
+        loop {
+            let Some(&first) = src.get(line) else {
+                break 'cut;
+            };
+            if first.is_ascii_alphanumeric() || first == b'_' {
+                break;
+            }
+            line = next_line(line);
         }
-        line = rest.find('\n').map_or(src.len(), |n| line + n + 1);
+        pieces.push(&src[start..line]);
+        start = line;
     }
     pieces.push(&src[start..]);
     Some(pieces)
 }
 
-/// Parses one piece from [`cut_pieces`]: `Some` only when it is in the fast subset and is one
-/// document, a mapping whose items are all pairs. Keys repeated across pieces are for the
-/// caller to find.
-pub(crate) fn parse_piece(piece: &str) -> Option<Tree> {
+/// Parses one piece from [`cut_pieces`]: `Some` only when it is valid UTF-8 without a comment
+/// marker, a document marker, a directive or a character YAML does not allow, is in the fast
+/// subset, and is one document, a mapping whose items are all pairs. Keys repeated across
+/// pieces are for the caller to find. (Every piece valid UTF-8 makes the whole input valid:
+/// the cuts follow a line break.)
+pub(crate) fn parse_piece(piece: &[u8]) -> Option<Tree> {
+    let piece = std::str::from_utf8(piece).ok()?;
+    let marker = |m: &str| piece.starts_with(m) || piece.contains(&format!("\n{m}")[..]);
+    if piece.contains('#')
+        || marker("---")
+        || marker("...")
+        || marker("%")
+        || check_printable(piece).is_err()
+    {
+        return None;
+    }
     let lines: Vec<&str> = piece.split('\n').collect();
     let tree = parse_direct(piece, &lines)??;
     let ok = tree.branches.len() == 1

@@ -41,9 +41,35 @@ pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
 }
 
 pub(crate) use emit::emit_piece;
-#[cfg(test)]
-pub(crate) use parse::cut_lines;
-pub(crate) use parse::{SPLIT_BYTES, cut_pieces, parse_piece};
+pub(crate) use parse::{SPLIT_BYTES, cut_lines, cut_pieces, parse_piece};
+
+/// For the fuzz target `yaml_pieces`: when `input` cut every `target` bytes the way the
+/// piecewise paths cut it gives pieces that each parse on their own, with no top-level key
+/// twice, whether the whole input parses to exactly their items. `None` when the piecewise
+/// paths would leave the input to the whole-tree path.
+#[doc(hidden)]
+pub fn pieces_match_whole(input: &[u8], target: usize) -> Option<bool> {
+    let mut items = Vec::new();
+    let mut keys = std::collections::HashSet::new();
+    for piece in cut_lines(input, target.max(1))? {
+        let mut tree = parse_piece(piece)?;
+        for item in tree.branches.remove(0).items {
+            if let crate::tree::Item::Pair { key, .. } = &item
+                && !keys.insert(key.clone())
+            {
+                return None;
+            }
+            items.push(item);
+        }
+    }
+    // Compared as written (a NaN is not equal to itself in the tree).
+    let pieces = Tree {
+        branches: vec![crate::tree::Branch { items }],
+    };
+    Some(parse(input).is_ok_and(|whole| {
+        whole.branches.len() == 1 && emit(&whole, 4).ok() == emit(&pieces, 4).ok()
+    }))
+}
 
 /// Emits a tree as sops does: one document per branch, separated by `---`.
 pub fn emit(tree: &Tree, indent: usize) -> Result<Vec<u8>, StoreError> {

@@ -312,8 +312,9 @@ fn big_output_streams_into_files() {
 }
 
 /// A big file rsops decrypts piece by piece fails as sops fails when it is broken: a tampered
-/// value, a tampered MAC (and `--ignore-mac` then works), no key, a value outside the fast
-/// subset (decrypted whole), and a top-level key written twice.
+/// value, a tampered MAC (and `--ignore-mac` then works), no key (with a valid file, one
+/// parsed whole, and a broken one), a value outside the fast subset (decrypted whole), and a
+/// top-level key written twice.
 #[test]
 fn big_file_errors_match_sops() {
     let sops = reference_sops();
@@ -356,6 +357,18 @@ fn big_file_errors_match_sops() {
             true,
         ),
         ("no key", enc.clone(), &[], false),
+        (
+            "no key, flow value",
+            format!("{}empty: {{a: 1}}\n{}", &enc[..sops_at], &enc[sops_at..]),
+            &[],
+            false,
+        ),
+        (
+            "no key, broken",
+            format!("{}bad: \"open\n{}", &enc[..sops_at], &enc[sops_at..]),
+            &[],
+            false,
+        ),
         (
             "flow value",
             format!("{}empty: {{}}\n{}", &enc[..sops_at], &enc[sops_at..]),

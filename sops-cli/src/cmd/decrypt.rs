@@ -37,6 +37,11 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
                     return target.write(args, &out);
                 }
                 file::Decrypted::Declined(k) => key = k,
+                file::Decrypted::NoKey(e) => {
+                    // The whole-file order: a parse error first, then this.
+                    parse_encrypted(target.input, &input)?;
+                    return Err(with_key_hint(e, hint));
+                }
             }
         }
         early = Some(made);

@@ -260,6 +260,10 @@ pub enum Decrypted {
     /// data key was already recovered (the version was checked too), so that no key service
     /// is asked twice.
     Declined(Option<DataKey>),
+    /// The data key could not be recovered. Parse the whole file first (a parse error comes
+    /// first in the whole-file order), then report this error: the key services were asked
+    /// once already.
+    NoKey(Error),
 }
 
 /// Decrypts a big, comment-free, single-document encrypted YAML file (1 MiB or more, as sops
@@ -268,10 +272,10 @@ pub enum Decrypted {
 /// is recovered, then each piece is parsed, decrypted, written and dropped; the output is
 /// returned only once the MAC matches (or `ignore_mac`).
 ///
-/// Errors come in the whole-file order: the key is asked for only after the metadata parsed,
-/// and a failure to recover it is returned only once every piece is known to parse.
-/// Everything else (a piece outside the fast subset, a broken value, a MAC mismatch...) is
-/// [`Decrypted::Declined`], and the whole-file path reports it.
+/// The key is asked for only after the metadata parsed; a failure to recover it is
+/// [`Decrypted::NoKey`]. Everything else (a piece outside the fast subset, a broken value, a
+/// MAC mismatch...) is [`Decrypted::Declined`], and the whole-file path reports it, so errors
+/// come in the whole-file order.
 pub fn decrypt_yaml_in_pieces(
     input: &[u8],
     keyring: &Keyring,
@@ -311,25 +315,7 @@ fn decrypt_cut<'a>(
     }
     let key = match keyring.open(&metadata.key_groups, metadata.shamir_threshold) {
         Ok(key) => key,
-        Err(e) => {
-            // The whole-file path would report a parse error first.
-            let parses = walk::alternate(
-                &mut HashSet::new(),
-                pieces,
-                |keys, piece| {
-                    top_keys(piece)
-                        .filter(|k| add_keys(keys, k))
-                        .map(drop)
-                        .ok_or(())
-                },
-                top_keys,
-                |keys, found| found.filter(|k| add_keys(keys, k)).map(drop).ok_or(()),
-            );
-            return match parses {
-                Ok(()) => Err(e.into()),
-                Err(()) => declined,
-            };
-        }
+        Err(e) => return Ok(Decrypted::NoKey(e.into())),
     };
     match decrypt_pieces(&pieces, body.len(), &metadata, &key, options, store) {
         Some(out) => Ok(Decrypted::Done(out)),
@@ -346,13 +332,6 @@ fn read_metadata(block: &[u8]) -> Option<Metadata> {
     }
 }
 
-/// The top-level keys of a piece that parses without a `sops` key.
-fn top_keys(piece: &[u8]) -> Option<Vec<String>> {
-    let tree = yaml::parse_piece(piece)?;
-    let keys = piece_keys(&tree.branches[0].items);
-    (!keys.iter().any(|k| k == SOPS_KEY)).then_some(keys)
-}
-
 fn piece_keys(items: &[Item]) -> Vec<String> {
     items
         .iter()
@@ -361,11 +340,6 @@ fn piece_keys(items: &[Item]) -> Vec<String> {
             Item::Comment(_) => None,
         })
         .collect()
-}
-
-/// Takes a piece's top-level keys; `false` when one was already seen.
-fn add_keys(seen: &mut HashSet<String>, keys: &[String]) -> bool {
-    keys.iter().all(|k| seen.insert(k.clone()))
 }
 
 /// Decrypts and writes `pieces`; `None` on anything the whole-file path should report.
@@ -609,6 +583,7 @@ mod tests {
             match decrypt_small(&enc, &opener(&identity), &read_only()) {
                 Decrypted::Done(out) => assert_eq!(out, expected),
                 Decrypted::Declined(_) => panic!("declined"),
+                Decrypted::NoKey(e) => panic!("{e}"),
             }
         }
     }
@@ -633,6 +608,7 @@ mod tests {
         ) {
             Decrypted::Declined(key) => key.is_some(),
             Decrypted::Done(_) => panic!("decrypted a broken file"),
+            Decrypted::NoKey(e) => panic!("{e}"),
         };
         // A tampered value, and a tampered MAC (read with ignore_mac).
         let at = enc.find("data:").unwrap() + 5;
@@ -659,24 +635,18 @@ mod tests {
             decrypt_small(enc.as_bytes(), &ring, &DecryptOptions::default()),
             Decrypted::Declined(None)
         ));
-        // No key: an error only when every piece parses, else the whole-file path's parse
-        // error comes first.
+        // No key: the error, for after the whole-file parse.
         let empty = Keyring::new();
-        let no_key = decrypt_cut(enc.as_bytes(), &empty, &read_only(), &store, |b| {
-            yaml::cut_lines(b, 40)
-        });
-        match no_key {
-            Err(Error::DataKey(_)) => {}
-            Err(other) => panic!("{other}"),
-            Ok(_) => panic!("no error without a key"),
-        }
         let broken = format!("{}bad: \"open\n{}", &enc[..body_end], &enc[body_end..]);
-        assert!(matches!(
-            decrypt_cut(broken.as_bytes(), &empty, &read_only(), &store, |b| {
+        for text in [&enc, &broken] {
+            match decrypt_cut(text.as_bytes(), &empty, &read_only(), &store, |b| {
                 yaml::cut_lines(b, 40)
-            }),
-            Ok(Decrypted::Declined(None))
-        ));
+            }) {
+                Ok(Decrypted::NoKey(Error::DataKey(_))) => {}
+                Ok(_) => panic!("no key, yet no NoKey"),
+                Err(e) => panic!("{e}"),
+            }
+        }
         // A broken metadata block: nothing is asked of any key.
         let no_version = enc.replace("    version: ", "    versio: ");
         assert!(matches!(

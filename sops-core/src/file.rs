@@ -390,24 +390,29 @@ impl DecryptedFile {
 
     /// Encrypts back. Unchanged `(path, value)` pairs keep their IV and so their ciphertext;
     /// if nothing changed at all, `lastmodified` and `mac` are kept too.
-    pub fn into_encrypted(self) -> Result<EncryptedFile, Error> {
-        let Self {
-            mut tree,
-            mut metadata,
-            data_key,
-            nonces,
-            origin,
-        } = self;
-        let mac_hex = encrypt_tree(&mut tree, &data_key, &metadata, &nonces)?;
-        let unchanged = origin.is_some_and(|o| {
+    pub fn into_encrypted(mut self) -> Result<EncryptedFile, Error> {
+        // Encrypted in place: on an error, what is still plaintext is wiped with `self`.
+        let mac_hex = encrypt_tree(&mut self.tree, &self.data_key, &self.metadata, &self.nonces)?;
+        let unchanged = self.origin.take().is_some_and(|o| {
             o.mac_hex == mac_hex
-                && o.digest == tree_digest(&tree)
-                && o.metadata_digest == metadata_digest(&metadata)
+                && o.digest == tree_digest(&self.tree)
+                && o.metadata_digest == metadata_digest(&self.metadata)
         });
+        let mut metadata = self.metadata.clone();
         if !unchanged {
-            seal_mac(&mut metadata, mac_hex, &data_key)?;
+            seal_mac(&mut metadata, mac_hex, &self.data_key)?;
         }
-        Ok(EncryptedFile { tree, metadata })
+        Ok(EncryptedFile {
+            tree: std::mem::take(&mut self.tree),
+            metadata,
+        })
+    }
+}
+
+impl Drop for DecryptedFile {
+    /// The plaintext is wiped, not just freed.
+    fn drop(&mut self) {
+        self.tree.zeroize();
     }
 }
 

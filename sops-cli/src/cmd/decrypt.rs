@@ -2,6 +2,8 @@
 
 use sops_core::{DecryptOptions, Error, Format, StoreOptions, Tree, Value, file, path, store};
 
+use zeroize::Zeroizing;
+
 use crate::args::OpArgs;
 use crate::cmd::{Target, decryption_keyring, parse_encrypted, store_options, with_key_hint};
 use crate::config;
@@ -33,6 +35,7 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
                 .map_err(|e| with_key_hint(e, hint))?
             {
                 file::Decrypted::Done(out) => {
+                    let out = Zeroizing::new(out);
                     drop(input);
                     return target.write(args, &out);
                 }
@@ -59,7 +62,8 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
                 .map_err(|e| with_key_hint(e, &hint))?
         }
     };
-    let out = match &args.extract {
+    // The plaintext output is wiped once written.
+    let out = Zeroizing::new(match &args.extract {
         Some(p) => extract(&decrypted.tree, p, target.output, &opts)?,
         None => store::emit(target.output, &decrypted.tree, &opts).map_err(|e| {
             let mut err = CliError::from(Error::from(e));
@@ -69,7 +73,7 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
             }
             err
         })?,
-    };
+    });
     target.write_dropping(args, &out, decrypted)
 }
 

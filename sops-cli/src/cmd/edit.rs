@@ -167,6 +167,8 @@ pub fn run(args: &OpArgs, config_path: Option<&Path>) -> Result<(), CliError> {
         }
     };
     let (new_tree, new_metadata) = new_tree;
+    // The tree as it was shown is plaintext too.
+    zeroize::Zeroize::zeroize(&mut decrypted.tree);
     decrypted.tree = new_tree;
     if let Some(m) = new_metadata {
         decrypted.metadata = m;

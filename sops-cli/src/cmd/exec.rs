@@ -212,7 +212,7 @@ fn decrypt_tree(
     let input = io::read_input(Some(file))?;
     let encrypted = parse_encrypted(format, &input)?;
     let (ring, hint) = decryption_keyring(None)?;
-    let decrypted = encrypted
+    let mut decrypted = encrypted
         .decrypt(
             &ring,
             &DecryptOptions {
@@ -221,7 +221,7 @@ fn decrypt_tree(
             },
         )
         .map_err(|e| with_key_hint(e, &hint))?;
-    Ok(decrypted.tree)
+    Ok(std::mem::take(&mut decrypted.tree))
 }
 
 /// The child's exit code; killed by a signal: the shell convention 128 + signal.

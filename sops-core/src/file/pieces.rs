@@ -1,21 +1,24 @@
-//! Encrypting a big plaintext YAML file one stretch of top-level keys at a time.
+//! Encrypting and decrypting a big YAML file one stretch of top-level keys at a time.
 //!
-//! The whole-tree path parses the file into one tree, encrypts it and writes it: the tree, the
-//! ciphertext and the output all live at once, and every page of them is fresh memory. Here
-//! the input is cut at top-level keys (`yaml::cut_pieces`); each piece is parsed, encrypted,
-//! written and dropped before the next piece on the same thread, on two threads
+//! The whole-tree paths parse a file into one tree, encrypt or decrypt it and write it: the
+//! tree, the new values and the output all live at once, and every page of them is fresh
+//! memory. Here the input is cut at top-level keys (`yaml::cut_pieces`); each piece is
+//! parsed, encrypted or decrypted, written and dropped on one of two threads in turn
 //! (`walk::alternate`), so the memory of one piece is reused by the next and only the output
-//! grows. The MAC input goes to the hasher in document order, the data key is wrapped once
-//! every value is encrypted, and the `sops` block is written last, as a piece of its own.
+//! grows. The MAC input goes to the hasher in document order. Encrypting wraps the data key
+//! once every value is encrypted and writes the `sops` block last, as a piece of its own;
+//! decrypting reads the `sops` block first and gives the plaintext only once the MAC matches.
 //!
 //! The result is the file the whole-tree path writes (the pieces are exactly its items, see
 //! `parse_direct_parts`; writing a document in pieces cut after pairs is what `emit_tree`
 //! does). Anything unusual (a piece outside the fast subset, a key repeated across pieces, a
-//! `sops` key, an error of any kind before the key is wrapped) returns `None` before any key
-//! service is called, and the caller takes the whole-tree path, which reports errors with
-//! their real positions.
+//! `sops` key, a broken value or MAC) is declined: before any key service is called when
+//! encrypting, with the recovered data key when decrypting. The caller then takes the
+//! whole-file path, which reports errors in its own order and at their real positions.
 
 use std::collections::HashSet;
+
+use zeroize::{Zeroize, Zeroizing};
 
 use super::{
     DecryptOptions, EncryptOptions, NonceCache, SOPS_KEY, check_version, decrypt_items,
@@ -355,7 +358,8 @@ fn decrypt_pieces(
     let mac_only = metadata.mac_only_encrypted;
     let indent = store.yaml_indent;
     let one = |piece: &[u8], out: String, mac: &mut MacInput<'_>| {
-        let mut tree = yaml::parse_piece(piece).ok_or(Stop::Declined)?;
+        // The piece's plaintext tree is wiped when dropped, whatever happens.
+        let mut tree = Zeroizing::new(yaml::parse_piece(piece).ok_or(Stop::Declined)?);
         let items = &mut tree.branches[0].items;
         let keys = piece_keys(items);
         if keys.iter().any(|k| k == SOPS_KEY) {
@@ -372,7 +376,7 @@ fn decrypt_pieces(
         keys: HashSet::new(),
         sink: None,
     };
-    walk::alternate(
+    let done = walk::alternate(
         &mut state,
         pieces.to_vec(),
         |st, piece| {
@@ -390,16 +394,23 @@ fn decrypt_pieces(
                 .map(|(out, keys)| (out, keys, buffer))
         },
         |st, written| {
-            let (out, keys, buffer) = written?;
+            let (mut out, keys, buffer) = written?;
             st.hasher.update_batches(buffer);
             st.out.push_str(&out);
+            out.zeroize();
             st.add_keys(keys)
         },
-    )
-    .ok()?;
-    let State { out, hasher, .. } = state;
+    );
+    if done.is_err() {
+        state.out.zeroize();
+        return None;
+    }
+    let State {
+        mut out, hasher, ..
+    } = state;
     let mac_hex = hex::encode_upper(hasher.finalize());
     if !options.ignore_mac && verify_mac(metadata, key, &mac_hex).is_err() {
+        out.zeroize();
         return None;
     }
     Some(out.into_bytes())

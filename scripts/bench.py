@@ -108,7 +108,7 @@ def main():
         for name, (path, nvalues) in files.items():
             size = os.path.getsize(path)
             if size > 1_000_000:
-                runs = 1 if quick else 3
+                runs = 1 if quick else 5
             else:
                 runs = 5 if quick else 41
             ext = os.path.splitext(path)[1]

@@ -534,8 +534,9 @@ fn write_sections(sections: &[Section]) -> Result<Vec<u8>, StoreError> {
 
 /// Comment lines as go-ini writes them: `; text`, or `#`/`;` kept and followed by one space.
 fn write_comment(out: &mut String, comment: &str, trim: bool) -> Result<(), StoreError> {
-    for (i, line) in comment.split('\n').enumerate() {
-        let first_line = i == 0;
+    // The first line written, which is not always the comment's first line (see below).
+    let mut first_line = true;
+    for line in comment.split('\n') {
         let Some(first) = line.chars().next() else {
             // go-ini indexes `lines[i][0]` and panics on an empty comment line.
             return Err(err(StoreErrorKind::Emit, "empty line inside a comment"));
@@ -546,8 +547,9 @@ fn write_comment(out: &mut String, comment: &str, trim: bool) -> Result<(), Stor
             // reading, and writes a first line that starts with one as is, so such a comment
             // changed on every decrypt/re-encrypt cycle. The marker is chosen after trimming:
             // a text starting with one comment character is written after the *other* one, and
-            // a first line with nothing left is not written. sops never produces such texts
-            // from its own output, so files sops writes still round-trip byte for byte.
+            // a first line with nothing left is not written (the next line is then the first
+            // one written, and is treated as such). sops never produces such texts from its
+            // own output, so files sops writes still round-trip byte for byte.
             let text = if trim { line.trim() } else { line };
             match text.chars().next() {
                 None => continue,
@@ -556,6 +558,7 @@ fn write_comment(out: &mut String, comment: &str, trim: bool) -> Result<(), Stor
                 Some(_) => out.push_str("; "),
             }
             out.push_str(text);
+            first_line = false;
         } else if first == '#' || first == ';' {
             out.push(first);
             out.push(' ');

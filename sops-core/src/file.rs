@@ -502,7 +502,7 @@ impl NonceCache {
 impl Drop for NonceCache {
     fn drop(&mut self) {
         for (mut k, _) in self.map.drain() {
-            k.zeroize();
+            crate::wipe::wipe_vec(&mut k);
         }
     }
 }

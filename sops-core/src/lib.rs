@@ -92,6 +92,7 @@ pub mod store;
 pub mod timestamp;
 pub mod tree;
 mod walk;
+pub mod wipe;
 
 pub use data_key::DataKey;
 pub use error::Error;

@@ -9,14 +9,14 @@
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
+use crate::wipe::Wiped;
 use sha2::{Digest, Sha512};
-use zeroize::Zeroizing;
 
 /// Bytes gathered before a batch is hashed.
 const BATCH: usize = 64 * 1024;
 
 /// One batch of plaintext, wiped once hashed.
-type Batch = Zeroizing<Vec<u8>>;
+type Batch = Wiped<Vec<u8>>;
 
 /// Where the hashing happens.
 enum State {
@@ -36,7 +36,7 @@ impl MacHasher {
     /// Continues from `seed` (which may already hold a prefix).
     pub(crate) fn new(seed: Sha512) -> Self {
         Self {
-            buf: Zeroizing::new(Vec::new()),
+            buf: Wiped::new(Vec::new()),
             state: State::Here(seed, true),
         }
     }
@@ -47,14 +47,14 @@ impl MacHasher {
         // without wiping it. What does not fit goes out first.
         if self.buf.len() + data.len() > self.buf.capacity() {
             if !self.buf.is_empty() {
-                let batch = std::mem::replace(&mut self.buf, Zeroizing::new(Vec::new()));
+                let batch = std::mem::replace(&mut self.buf, Wiped::new(Vec::new()));
                 self.hash(batch);
             }
-            self.buf = Zeroizing::new(Vec::with_capacity(data.len().max(BATCH)));
+            self.buf = Wiped::new(Vec::with_capacity(data.len().max(BATCH)));
         }
         self.buf.extend_from_slice(data);
         if self.buf.len() >= BATCH {
-            let batch = std::mem::replace(&mut self.buf, Zeroizing::new(Vec::new()));
+            let batch = std::mem::replace(&mut self.buf, Wiped::new(Vec::new()));
             self.hash(batch);
         }
     }
@@ -66,7 +66,7 @@ impl MacHasher {
                 // A batch of good size goes out as it is, after what was gathered here (no
                 // copy).
                 if !self.buf.is_empty() {
-                    let gathered = std::mem::replace(&mut self.buf, Zeroizing::new(Vec::new()));
+                    let gathered = std::mem::replace(&mut self.buf, Wiped::new(Vec::new()));
                     self.hash(gathered);
                 }
                 self.hash(batch);
@@ -151,7 +151,7 @@ impl MacBuffer {
                 last.extend_from_slice(data);
             }
             _ => {
-                let mut batch = Zeroizing::new(Vec::with_capacity(data.len().max(BATCH)));
+                let mut batch = Wiped::new(Vec::with_capacity(data.len().max(BATCH)));
                 batch.extend_from_slice(data);
                 self.batches.push(batch);
             }

@@ -13,6 +13,7 @@ use std::fmt;
 use zeroize::Zeroize;
 
 use crate::timestamp::Timestamp;
+use crate::wipe::{wipe_string, wipe_vec};
 
 /// A parsed file: one branch per document.
 #[derive(Default, PartialEq)]
@@ -229,12 +230,12 @@ impl fmt::Debug for Value {
     }
 }
 
-// Wiping: plaintext trees are secret material.
+// Wiping: plaintext trees are secret material. Text goes through `wipe` (bulk writes).
 impl Zeroize for Value {
     fn zeroize(&mut self) {
         match self {
-            Self::Str(s) | Self::Comment(s) => s.zeroize(),
-            Self::Bytes(b) => b.zeroize(),
+            Self::Str(s) | Self::Comment(s) => wipe_string(s),
+            Self::Bytes(b) => wipe_vec(b),
             Self::Map(b) => b.zeroize(),
             Self::List(l) => l.iter_mut().for_each(Zeroize::zeroize),
             Self::Int(i) => i.zeroize(),
@@ -250,10 +251,10 @@ impl Zeroize for Branch {
         for item in &mut self.items {
             match item {
                 Item::Pair { key, value } => {
-                    key.zeroize();
+                    wipe_string(key);
                     value.zeroize();
                 }
-                Item::Comment(c) => c.zeroize(),
+                Item::Comment(c) => wipe_string(c),
             }
         }
     }

@@ -1,8 +1,7 @@
 //! `rsops decrypt` / `rsops -d`.
 
+use sops_core::wipe::{Appended, Wiped};
 use sops_core::{DecryptOptions, Error, Format, StoreOptions, Tree, Value, file, path, store};
-
-use zeroize::Zeroizing;
 
 use crate::args::OpArgs;
 use crate::cmd::{Target, decryption_keyring, parse_encrypted, store_options, with_key_hint};
@@ -35,9 +34,10 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
                 .map_err(|e| with_key_hint(e, hint))?
             {
                 file::Decrypted::Done(out) => {
-                    let out = Zeroizing::new(out);
+                    // Only ever appended to: wiping its bytes in use wipes all it held.
+                    let out = Wiped::new(Appended(out));
                     drop(input);
-                    return target.write(args, &out);
+                    return target.write(args, &out.0);
                 }
                 file::Decrypted::Declined(k) => key = k,
                 file::Decrypted::NoKey(e) => {
@@ -63,7 +63,7 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
         }
     };
     // The plaintext output is wiped once written.
-    let out = Zeroizing::new(match &args.extract {
+    let out = Wiped::new(match &args.extract {
         Some(p) => extract(&decrypted.tree, p, target.output, &opts)?,
         None => store::emit(target.output, &decrypted.tree, &opts).map_err(|e| {
             let mut err = CliError::from(Error::from(e));

@@ -24,7 +24,7 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
     let opts = store_options(config.as_ref(), args.indent)?;
     let options = encrypt_options(args, config.as_ref(), &target.name, target.input)?;
     // The plaintext input is wiped once done with.
-    let input = zeroize::Zeroizing::new(target.read()?);
+    let input = sops_core::wipe::Wiped::new(target.read()?);
     let ring = crate::cmd::sealing_keyring();
     if target.input == Format::Yaml
         && target.output == Format::Yaml

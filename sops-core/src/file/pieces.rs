@@ -18,7 +18,7 @@
 
 use std::collections::HashSet;
 
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use super::{
     DecryptOptions, EncryptOptions, NonceCache, SOPS_KEY, check_version, decrypt_items,
@@ -33,6 +33,7 @@ use crate::rules;
 use crate::store::{Format, StoreOptions, yaml};
 use crate::tree::Item;
 use crate::walk::{self, MacInput};
+use crate::wipe::{wipe_appended, wipe_string};
 
 /// The least input the piecewise paths take (smaller files are not worth a second thread).
 pub const PIECEWISE_MIN_BYTES: usize = yaml::SPLIT_BYTES;
@@ -397,20 +398,19 @@ fn decrypt_pieces(
             let (mut out, keys, buffer) = written?;
             st.hasher.update_batches(buffer);
             st.out.push_str(&out);
-            out.zeroize();
+            wipe_string(&mut out);
             st.add_keys(keys)
         },
     );
     if done.is_err() {
-        state.out.zeroize();
+        // Only ever appended to, so its spare capacity never held plaintext.
+        wipe_appended(&mut std::mem::take(&mut state.out).into_bytes());
         return None;
     }
-    let State {
-        mut out, hasher, ..
-    } = state;
+    let State { out, hasher, .. } = state;
     let mac_hex = hex::encode_upper(hasher.finalize());
     if !options.ignore_mac && verify_mac(metadata, key, &mac_hex).is_err() {
-        out.zeroize();
+        wipe_appended(&mut out.into_bytes());
         return None;
     }
     Some(out.into_bytes())

@@ -23,6 +23,10 @@ pub const IV_LEN: usize = 32;
 /// Length of the GCM tag.
 pub const TAG_LEN: usize = 16;
 
+/// The longest ciphertext [`ValueCipher::decrypt_reusing`] decrypts in the value's own buffer
+/// (it is decoded on the stack first).
+pub const REUSE_MAX: usize = 768;
+
 /// A value could not be encrypted or decrypted.
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -293,6 +297,58 @@ impl ValueCipher {
             .encrypt_in_place_detached(Nonce::<U32>::from_slice(iv), aad.as_bytes(), &mut self.buf)
             .map_err(|_| CipherError::Authentication)?;
         Ok(format_parts(&self.buf, iv, &tag, datatype))
+    }
+
+    /// Decrypts the `ENC[...]` string `enc` to its value, like [`decrypt`](Self::decrypt)
+    /// without the IV. A string as sops writes it (`type:str`, 32-byte IV, 16-byte tag, up
+    /// to [`REUSE_MAX`] bytes of ciphertext) is decrypted in `enc`'s own buffer, which
+    /// becomes the plaintext string: no allocation, and no ciphertext string to free. `enc`
+    /// is then left empty, also when that value fails to authenticate (the error is the
+    /// same). Anything else, and any field that does not decode strictly, goes the way of
+    /// [`decrypt`](Self::decrypt), which reports it as sops does.
+    pub fn decrypt_reusing(&self, enc: &mut String, aad: &str) -> Result<Value, CipherError> {
+        let mut ct = [0u8; REUSE_MAX + 3];
+        let mut iv = [0u8; IV_LEN + 1];
+        let mut tag = [0u8; TAG_LEN + 2];
+        let decoded = match Parts::split(enc) {
+            Ok(p)
+                if p.datatype == "str"
+                    && p.iv.len() == 44
+                    && p.tag.len() == 24
+                    && p.data.len() <= REUSE_MAX / 3 * 4 =>
+            {
+                match (
+                    STANDARD.decode_slice(p.data, &mut ct),
+                    STANDARD.decode_slice(p.iv, &mut iv),
+                    STANDARD.decode_slice(p.tag, &mut tag),
+                ) {
+                    (Ok(n), Ok(IV_LEN), Ok(TAG_LEN)) => Some(n),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let Some(n) = decoded else {
+            return self.decrypt(enc, aad).map(|d| d.value);
+        };
+        let mut buf = std::mem::take(enc).into_bytes();
+        buf.clear();
+        // Base64 text is longer than what it decodes to: this fits without reallocating.
+        buf.extend_from_slice(&ct[..n]);
+        // On failure the buffer still holds the ciphertext (the tag is checked first).
+        self.gcm
+            .decrypt_in_place_detached(
+                Nonce::<U32>::from_slice(&iv[..IV_LEN]),
+                aad.as_bytes(),
+                &mut buf,
+                Tag::from_slice(&tag[..TAG_LEN]),
+            )
+            .map_err(|_| CipherError::Authentication)?;
+        // sops' `str`: UTF-8 text; anything else is kept as a byte string (as `typed_value`).
+        Ok(match String::from_utf8(buf) {
+            Ok(text) => Value::Str(text),
+            Err(e) => Value::Bytes(e.into_bytes()),
+        })
     }
 
     /// Decrypts one `ENC[...]` string; see [`decrypt_value`].
@@ -711,7 +767,7 @@ mod tests {
         let p = Parts::split(&good).unwrap();
         let bad_data = good.replacen(p.data, "!!!!", 1);
         let bad_both = bad_data.replacen(p.tag, "!!!!!!!!!!!!!!!!!!!!!!!!", 1);
-        for bad in [bad_data, bad_both] {
+        for bad in [bad_data.clone(), bad_both] {
             assert_eq!(
                 cipher.decrypt(&bad, "a:").err(),
                 Some(CipherError::BadBase64 { field: "data" })
@@ -723,6 +779,31 @@ mod tests {
             decrypt_value(&bad_tag, &key, "a:").err()
         );
         assert!(cipher.decrypt(&bad_tag, "a:").is_err());
+        // Decrypting in the value's own buffer gives the same values and the same errors.
+        for value in [
+            Value::Str("hello".into()),
+            Value::Str("z".repeat(REUSE_MAX)),
+            Value::Str("z".repeat(REUSE_MAX + 1)),
+            Value::Bytes(vec![0xff, 0, 0xfe]),
+            Value::Int(7),
+            Value::Comment("c".into()),
+        ] {
+            let enc = cipher.encrypt(&value, "r:", None).unwrap();
+            let mut s = enc.clone();
+            assert!(cipher.decrypt_reusing(&mut s, "r:").unwrap() == value);
+            let mut s = enc.clone();
+            assert_eq!(
+                cipher.decrypt_reusing(&mut s, "other:").err(),
+                Some(CipherError::Authentication)
+            );
+        }
+        for bad in [&bad_data, &bad_tag, &String::new(), &"ENC[nope]".to_owned()] {
+            let mut s = bad.clone();
+            assert_eq!(
+                cipher.decrypt_reusing(&mut s, "a:").map(|v| v.kind_name()),
+                cipher.decrypt(bad, "a:").map(|d| d.value.kind_name())
+            );
+        }
         // Line breaks inside a field are skipped, as Go's decoder does, on every field.
         let long = cipher
             .encrypt(&Value::Str("y".repeat(200)), "a:", None)

@@ -633,16 +633,19 @@ pub(crate) fn decrypt_items(
                     }
                 }
                 Value::Str(s) => {
-                    let d = cipher
-                        .decrypt(s, leaf.aad)
-                        .map_err(|source| Error::Decrypt {
-                            path: crate::path::key_path(leaf.path),
-                            source,
-                        })?;
-                    if let Some(n) = seen.as_mut() {
-                        remember(n, leaf.aad, &d);
+                    let err = |source| Error::Decrypt {
+                        path: crate::path::key_path(leaf.path),
+                        source,
+                    };
+                    match seen.as_mut() {
+                        Some(n) => {
+                            let d = cipher.decrypt(s, leaf.aad).map_err(err)?;
+                            remember(n, leaf.aad, &d);
+                            *v = d.value;
+                        }
+                        // No IVs to remember: the value may take the ciphertext's buffer.
+                        None => *v = cipher.decrypt_reusing(s, leaf.aad).map_err(err)?,
                     }
-                    *v = d.value;
                 }
                 other => {
                     // sops 3.11 panics here; 3.13.2 reports an error.

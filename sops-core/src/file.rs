@@ -25,7 +25,8 @@ use crate::walk::{self, Walker};
 mod pieces;
 
 pub use pieces::{
-    Decrypted, Encrypted, PIECEWISE_MIN_BYTES, decrypt_yaml_in_pieces, encrypt_yaml_in_pieces,
+    Decrypted, Encrypted, PIECEWISE_MIN_BYTES, decrypt_yaml_from, decrypt_yaml_in_pieces,
+    encrypt_yaml_from, encrypt_yaml_in_pieces,
 };
 
 /// The metadata key of YAML, JSON and binary files.

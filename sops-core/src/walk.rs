@@ -233,12 +233,15 @@ where
 }
 
 /// Processes `pieces` in order on two threads: even pieces with `here` on this thread, odd
-/// ones with `there` on a second thread, whose results `merge` takes here, in turn. At most
-/// a couple of results wait at any time, so memory stays bounded by a piece's output. With
-/// one piece, or when no thread starts, everything runs here.
+/// ones with `there` on a second thread, whose results `merge` takes here, in turn. Pieces
+/// are taken from the iterator on this thread as they are needed (so they may be read from
+/// a file as the work goes), each odd one handed over one step ahead of the even piece done
+/// here, so that both threads work at once. At most a couple of pieces and results wait at
+/// any time, so memory stays bounded by a few pieces. With one piece, or when no thread
+/// starts, everything runs here.
 pub(crate) fn alternate<St, P, R, E>(
     state: &mut St,
-    pieces: Vec<P>,
+    pieces: impl IntoIterator<Item = P>,
     mut here: impl FnMut(&mut St, P) -> Result<(), E>,
     there: impl Fn(P) -> R + Sync,
     mut merge: impl FnMut(&mut St, R) -> Result<(), E>,
@@ -247,67 +250,74 @@ where
     P: Send,
     R: Send,
 {
-    if pieces.len() < 2 {
-        for p in pieces {
-            here(state, p)?;
-        }
+    let mut pieces = pieces.into_iter();
+    let Some(first) = pieces.next() else {
         return Ok(());
-    }
-    let mut evens = Vec::with_capacity(pieces.len() / 2 + 1);
-    let mut odds = Vec::with_capacity(pieces.len() / 2);
-    for (i, p) in pieces.into_iter().enumerate() {
-        if i % 2 == 0 {
-            evens.push(p);
-        } else {
-            odds.push(p);
-        }
-    }
-    let there = &there;
-    // The odd pieces go through a slot so that they can still run here if no thread starts.
-    let slot = std::sync::Mutex::new(Some(odds));
-    let slot = &slot;
-    let take = move || {
-        slot.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-            .unwrap_or_default()
     };
+    let Some(second) = pieces.next() else {
+        return here(state, first);
+    };
+    let there = &there;
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<R>(1);
+        let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<P>(1);
+        let (result_tx, result_rx) = std::sync::mpsc::sync_channel::<R>(1);
         let spawned = std::thread::Builder::new()
             .name("sops-piece".to_owned())
             .spawn_scoped(scope, move || {
-                for p in take() {
+                for p in piece_rx {
                     // A closed queue means this thread's results are no longer wanted.
-                    if tx.send(there(p)).is_err() {
+                    if result_tx.send(there(p)).is_err() {
                         break;
                     }
                 }
             });
-        let mut odds = match spawned {
-            Ok(_) => None,
-            Err(_) => Some(take().into_iter()),
-        };
-        let mut r = Ok(());
-        for p in evens {
-            r = here(state, p);
-            if r.is_err() {
-                break;
-            }
-            let next = match odds.as_mut() {
-                Some(local) => local.next().map(there),
-                None => rx.recv().ok(),
-            };
-            if let Some(result) = next {
-                r = merge(state, result);
-                if r.is_err() {
-                    break;
+        if spawned.is_err() {
+            // No second thread: everything here, in order.
+            here(state, first)?;
+            merge(state, there(second))?;
+            for (i, p) in pieces.enumerate() {
+                if i % 2 == 0 {
+                    here(state, p)?;
+                } else {
+                    merge(state, there(p))?;
                 }
             }
+            return Ok(());
         }
+        // The second thread ends only when this one stops listening, or by a panic, which
+        // the scope re-raises once it has joined the thread; so a failed send or receive
+        // below only ever ends the loop early on the way to that panic.
+        let mut pending = usize::from(piece_tx.send(second).is_ok());
+        let mut current = first;
+        let r = loop {
+            if let Err(e) = here(state, current) {
+                break Err(e);
+            }
+            let next = pieces.next();
+            if next.is_some()
+                && let Some(odd) = pieces.next()
+                && piece_tx.send(odd).is_ok()
+            {
+                pending += 1;
+            }
+            if pending > 0 {
+                let Ok(result) = result_rx.recv() else {
+                    break Ok(());
+                };
+                pending -= 1;
+                if let Err(e) = merge(state, result) {
+                    break Err(e);
+                }
+            }
+            match next {
+                Some(p) => current = p,
+                None => break Ok(()),
+            }
+        };
         // Stops the other thread early after an error; the scope then joins it (and re-raises
         // a panic of it).
-        drop(rx);
+        drop(piece_tx);
+        drop(result_rx);
         r
     })
 }
@@ -508,11 +518,11 @@ mod tests {
 
     #[test]
     fn alternating_pieces_are_merged_in_order_and_the_first_error_wins() {
-        let run = |fail: &[usize]| {
+        let run = |n: usize, fail: &[usize]| {
             let mut seen = Vec::new();
             let r = alternate(
                 &mut seen,
-                (0..7).collect(),
+                0..n,
                 |seen: &mut Vec<usize>, p: usize| {
                     if fail.contains(&p) {
                         return Err(p);
@@ -528,9 +538,39 @@ mod tests {
             );
             (r, seen)
         };
-        assert_eq!(run(&[]), (Ok(()), (0..7).collect()));
-        assert_eq!(run(&[3, 4]), (Err(3), vec![0, 1, 2]));
-        assert_eq!(run(&[4, 5]), (Err(4), vec![0, 1, 2, 3]));
-        assert_eq!(run(&[6]), (Err(6), vec![0, 1, 2, 3, 4, 5]));
+        for n in 0..12 {
+            assert_eq!(run(n, &[]), (Ok(()), (0..n).collect()), "{n} pieces");
+        }
+        assert_eq!(run(7, &[3, 4]), (Err(3), vec![0, 1, 2]));
+        assert_eq!(run(7, &[4, 5]), (Err(4), vec![0, 1, 2, 3]));
+        assert_eq!(run(7, &[6]), (Err(6), vec![0, 1, 2, 3, 4, 5]));
+        assert_eq!(run(8, &[7]), (Err(7), (0..7).collect()));
+        assert_eq!(run(2, &[1]), (Err(1), vec![0]));
+    }
+
+    #[test]
+    fn pieces_are_taken_from_the_iterator_only_a_step_ahead() {
+        // The iterator is read on this thread as the work goes: when piece k is done here,
+        // at most pieces up to k + 3 were taken.
+        let taken = std::sync::atomic::AtomicUsize::new(0);
+        let mut done_here = Vec::new();
+        let pieces = (0..40).inspect(|_| {
+            taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
+        let r: Result<(), ()> = alternate(
+            &mut done_here,
+            pieces,
+            |done_here: &mut Vec<(usize, usize)>, p: usize| {
+                done_here.push((p, taken.load(std::sync::atomic::Ordering::SeqCst)));
+                Ok(())
+            },
+            |p: usize| p,
+            |_, _| Ok(()),
+        );
+        assert_eq!(r, Ok(()));
+        assert_eq!(done_here.len(), 20);
+        for (p, seen) in done_here {
+            assert!(seen <= p + 2, "piece {p} done with {seen} taken");
+        }
     }
 }

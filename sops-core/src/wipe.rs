@@ -86,6 +86,12 @@ impl<T: Wipe> DerefMut for Wiped<T> {
     }
 }
 
+impl<T: Wipe + AsRef<[u8]>> AsRef<[u8]> for Wiped<T> {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+}
+
 impl<T: Wipe> Drop for Wiped<T> {
     fn drop(&mut self) {
         self.0.wipe();

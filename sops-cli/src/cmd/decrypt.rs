@@ -13,42 +13,57 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
     let target = Target::resolve(args)?;
     let config = config::load(config_path)?;
     let opts = store_options(config.as_ref(), args.indent)?;
-    let input = target.read()?;
     let options = DecryptOptions {
         ignore_mac: args.ignore_mac,
         read_only: true,
     };
     let order = args.decryption_order.as_deref();
-    // A big plain YAML file is decrypted piece by piece. The keyring is made first here, but
-    // an error making it is reported after the whole-file parse, as below.
+    // A big plain YAML file is decrypted piece by piece: read as it goes from a regular
+    // file, else from the input read whole. The keyring is made first here, but an error
+    // making it is reported after the whole-file parse, as below.
     let mut early = None;
     let mut key = None;
-    if target.input == Format::Yaml
-        && target.output == Format::Yaml
-        && args.extract.is_none()
-        && input.len() >= file::PIECEWISE_MIN_BYTES
-    {
-        let made = decryption_keyring(order);
-        if let Ok((ring, hint)) = &made {
-            match file::decrypt_yaml_in_pieces(&input, ring, &options, &opts)
-                .map_err(|e| with_key_hint(e, hint))?
-            {
-                file::Decrypted::Done(out) => {
-                    // Only ever appended to: wiping its bytes in use wipes all it held.
-                    let out = Wiped::new(Appended(out));
-                    drop(input);
-                    return target.write(args, &out.0);
-                }
-                file::Decrypted::Declined(k) => key = k,
-                file::Decrypted::NoKey(e) => {
-                    // The whole-file order: a parse error first, then this.
-                    parse_encrypted(target.input, &input)?;
-                    return Err(with_key_hint(e, hint));
+    let mut input = None;
+    if target.input == Format::Yaml && target.output == Format::Yaml && args.extract.is_none() {
+        let big = target.open_big();
+        if big.is_none() {
+            input = Some(target.read()?);
+        }
+        let whole = input.as_deref();
+        if big.is_some() || whole.is_some_and(|i| i.len() >= file::PIECEWISE_MIN_BYTES) {
+            let made = decryption_keyring(order);
+            if let Ok((ring, hint)) = &made {
+                let done = match (big, whole) {
+                    (Some(f), _) => file::decrypt_yaml_from(f, ring, &options, &opts),
+                    (None, Some(i)) => file::decrypt_yaml_in_pieces(i, ring, &options, &opts),
+                    (None, None) => unreachable!("the input was read when no file was opened"),
+                };
+                match done.map_err(|e| with_key_hint(e, hint))? {
+                    file::Decrypted::Done(out) => {
+                        // Only ever appended to: wiping its bytes in use wipes all it held.
+                        let out = Wiped::new(Appended(out));
+                        drop(input);
+                        return target.write(args, &out.0);
+                    }
+                    file::Decrypted::Declined(k) => key = k,
+                    file::Decrypted::NoKey(e) => {
+                        // The whole-file order: a parse error first, then this.
+                        let input = match input {
+                            Some(i) => i,
+                            None => target.read()?,
+                        };
+                        parse_encrypted(target.input, &input)?;
+                        return Err(with_key_hint(e, hint));
+                    }
                 }
             }
+            early = Some(made);
         }
-        early = Some(made);
     }
+    let input = match input {
+        Some(i) => i,
+        None => target.read()?,
+    };
     let file = parse_encrypted(target.input, &input)?;
     drop(input);
     let decrypted = match key {

@@ -4,6 +4,7 @@ use sops_core::config::pgp_key;
 use sops_core::file::{self, Encrypted};
 use sops_core::keys::age;
 use sops_core::rules::CryptRule;
+use sops_core::wipe::Wiped;
 use sops_core::{DecryptedFile, EncryptOptions, Format, KeyGroup};
 
 use crate::args::OpArgs;
@@ -23,36 +24,30 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
     let config = config::load(config_path)?;
     let opts = store_options(config.as_ref(), args.indent)?;
     let options = encrypt_options(args, config.as_ref(), &target.name, target.input)?;
-    // The plaintext input is wiped once done with.
-    let input = sops_core::wipe::Wiped::new(target.read()?);
     let ring = crate::cmd::sealing_keyring();
-    if target.input == Format::Yaml
-        && target.output == Format::Yaml
-        && input.len() >= file::PIECEWISE_MIN_BYTES
+    // A big plain mapping is encrypted piece by piece, written out as it goes (and read as
+    // it goes from a regular file); anything else is declined before any key service is
+    // called, and takes the whole-file path.
+    let yaml = target.input == Format::Yaml && target.output == Format::Yaml;
+    let big = if yaml { target.open_big() } else { None };
+    let tried = big.is_some();
+    if let Some(mut f) = big
+        && in_pieces(args, &target, |sink| {
+            file::encrypt_yaml_from(&mut f, &options, &ring, &opts, sink)
+        })?
     {
-        // A big plain mapping is encrypted piece by piece, written out as it goes; anything
-        // else is declined before any key service is called.
-        let mut out = target.output_stream(args)?;
-        let mut failed = None;
-        let done = file::encrypt_yaml_in_pieces(&input, &options, &ring, &opts, &mut |bytes| {
-            out.write(bytes).map_err(|e| failed = Some(e)).is_ok()
-        });
-        match done {
-            Ok(Encrypted::Done) => return out.finish(),
-            Ok(Encrypted::Declined) => out.discard()?,
-            Ok(Encrypted::Stopped) => {
-                let err = match &failed {
-                    Some(e) => out.error(e),
-                    None => out.error(&"the output was refused"),
-                };
-                out.discard()?;
-                return Err(err);
-            }
-            Err(e) => {
-                out.discard()?;
-                return Err(e.into());
-            }
-        }
+        return Ok(());
+    }
+    // The plaintext input is wiped once done with.
+    let input = Wiped::new(target.read()?);
+    if yaml
+        && !tried
+        && input.len() >= file::PIECEWISE_MIN_BYTES
+        && in_pieces(args, &target, |sink| {
+            file::encrypt_yaml_in_pieces(&input, &options, &ring, &opts, sink)
+        })?
+    {
+        return Ok(());
     }
     let tree = file::parse_plain(target.input, &input)?;
     // The tree holds everything from here on; keep peak memory down on big files.
@@ -67,6 +62,34 @@ pub fn run(args: &OpArgs, config_path: Option<&std::path::Path>) -> Result<(), C
         DecryptedFile::create(target.input, tree, &options, &ring)?.into_encrypted()?;
     let out = encrypted.emit(target.output, &opts)?;
     target.write_dropping(args, &out, encrypted)
+}
+
+/// Runs a piecewise encryption into the output stream: `true` when it wrote the whole
+/// file, `false` when it declined (nothing written: the whole-file path follows).
+fn in_pieces(
+    args: &OpArgs,
+    target: &Target,
+    run: impl FnOnce(&mut dyn FnMut(&[u8]) -> bool) -> Result<Encrypted, sops_core::Error>,
+) -> Result<bool, CliError> {
+    let mut out = target.output_stream(args)?;
+    let mut failed = None;
+    let done = run(&mut |bytes| out.write(bytes).map_err(|e| failed = Some(e)).is_ok());
+    match done {
+        Ok(Encrypted::Done) => out.finish().map(|()| true),
+        Ok(Encrypted::Declined) => out.discard().map(|()| false),
+        Ok(Encrypted::Stopped) => {
+            let err = match &failed {
+                Some(e) => out.error(e),
+                None => out.error(&"the output was refused"),
+            };
+            out.discard()?;
+            Err(err)
+        }
+        Err(e) => {
+            out.discard()?;
+            Err(e.into())
+        }
+    }
 }
 
 /// The encryption settings for a new file: keys from the flags (one group) or else from the

@@ -88,6 +88,16 @@ impl Target {
         io::read_input(self.file.as_deref())
     }
 
+    /// The input file opened for the piecewise paths, which read it as they go: only a
+    /// regular file of [`sops_core::file::PIECEWISE_MIN_BYTES`] or more. `None` otherwise, or on any
+    /// error (the whole-input read then reports it).
+    pub fn open_big(&self) -> Option<std::fs::File> {
+        let f = std::fs::File::open(self.file.as_deref()?).ok()?;
+        let meta = f.metadata().ok()?;
+        let big = meta.is_file() && meta.len() >= sops_core::file::PIECEWISE_MIN_BYTES as u64;
+        big.then_some(f)
+    }
+
     /// Writes the result: in place, to `--output`, or to stdout.
     pub fn write(&self, args: &OpArgs, data: &[u8]) -> Result<(), CliError> {
         if let (true, Some(f)) = (args.in_place, &self.file) {

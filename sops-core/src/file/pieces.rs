@@ -17,6 +17,7 @@
 //! whole-file path, which reports errors in its own order and at their real positions.
 
 use std::collections::HashSet;
+use std::io::{Read, Seek, SeekFrom};
 
 use zeroize::Zeroizing;
 
@@ -178,14 +179,46 @@ pub(super) fn encrypt_pieces(
     if pieces.len() < 2 {
         return Ok(Encrypted::Declined);
     }
+    encrypt_stream(pieces.iter().map(|p| Ok(*p)), options, keyring, store, sink)
+}
+
+/// Encrypts a big, comment-free, single-document YAML mapping like
+/// [`encrypt_yaml_in_pieces`], reading it from `input` as the work goes: only a few pieces
+/// of the plaintext are in memory at any time, each wiped once done with. Reading takes
+/// place on the caller's thread. The input is not checked for size: the caller takes this
+/// path for big files only (see [`PIECEWISE_MIN_BYTES`]).
+///
+/// [`Encrypted::Declined`] also covers a read error: the whole-file path then reads the input
+/// again and reports it.
+pub fn encrypt_yaml_from(
+    input: &mut dyn Read,
+    options: &EncryptOptions,
+    keyring: &Keyring,
+    store: &StoreOptions,
+    sink: &mut dyn FnMut(&[u8]) -> bool,
+) -> Result<Encrypted, Error> {
+    let pieces = yaml::CutReader::new(input, PIECE_BYTES).map(|p| p.map_err(|_| Stop::Declined));
+    encrypt_stream(pieces, options, keyring, store, sink)
+}
+
+/// Encrypts pieces as they come (see [`encrypt_yaml_in_pieces`]).
+fn encrypt_stream<P: AsRef<[u8]> + Send>(
+    pieces: impl Iterator<Item = Result<P, Stop>>,
+    options: &EncryptOptions,
+    keyring: &Keyring,
+    store: &StoreOptions,
+    sink: &mut dyn FnMut(&[u8]) -> bool,
+) -> Result<Encrypted, Error> {
     let data_key = DataKey::generate();
     let rule = rules::effective(options.rule.as_ref());
     let mac_only = options.mac_only_encrypted;
     let nonces = NonceCache::default();
     let indent = store.yaml_indent;
     // One piece: parsed, checked, encrypted in place and written after `out`.
-    let one = |piece: &[u8], out: String, mac: &mut MacInput<'_>| {
-        let mut tree = yaml::parse_piece(piece).ok_or(Stop::Declined)?;
+    let one = |piece: Result<P, Stop>, out: String, mac: &mut MacInput<'_>| {
+        let piece = piece?;
+        let mut tree = yaml::parse_piece(piece.as_ref()).ok_or(Stop::Declined)?;
+        drop(piece);
         let items = &mut tree.branches[0].items;
         let keys = piece_keys(items);
         if keys.iter().any(|k| k == SOPS_KEY) {
@@ -196,6 +229,8 @@ pub(super) fn encrypt_pieces(
         let out = yaml::emit_piece(out, items, indent).map_err(|_| Stop::Declined)?;
         Ok((out, keys))
     };
+    let mut count = 0usize;
+    let pieces = pieces.inspect(|_| count += 1);
     let mut state = State {
         out: String::with_capacity(2 * FLUSH_BYTES),
         hasher: MacHasher::new(mac_seed(mac_only)),
@@ -204,7 +239,7 @@ pub(super) fn encrypt_pieces(
     };
     let done = walk::alternate(
         &mut state,
-        pieces.to_vec(),
+        pieces,
         |st, piece| {
             let (out, keys) = one(
                 piece,
@@ -228,6 +263,8 @@ pub(super) fn encrypt_pieces(
         },
     );
     match done {
+        // No piece at all (an input that shrank to nothing): the whole-file path reports it.
+        Ok(()) if count == 0 => return Ok(Encrypted::Declined),
         Ok(()) => {}
         Err(Stop::Declined) => return Ok(Encrypted::Declined),
         Err(Stop::Sink) => return Ok(Encrypted::Stopped),
@@ -303,25 +340,113 @@ fn decrypt_cut<'a>(
     if !options.read_only {
         return declined;
     }
-    const BLOCK: &[u8] = b"\nsops:\n";
-    let Some(at) = input.windows(BLOCK.len()).rposition(|w| w == BLOCK) else {
+    let Some(at) = block_start(input) else {
         return declined;
     };
-    let (body, block) = input.split_at(at + 1);
+    let (body, block) = input.split_at(at);
     let Some(pieces) = cut(body) else {
         return declined;
     };
+    if pieces.len() < 2 {
+        return declined;
+    }
+    decrypt_body(
+        block,
+        pieces.into_iter().map(Ok),
+        body.len(),
+        keyring,
+        options,
+        store,
+    )
+}
+
+/// Where the `sops` block starts (just after the line break before its `sops:` line).
+fn block_start(input: &[u8]) -> Option<usize> {
+    const BLOCK: &[u8] = b"\nsops:\n";
+    let at = input.windows(BLOCK.len()).rposition(|w| w == BLOCK)?;
+    Some(at + 1)
+}
+
+/// How much of the end of a file [`decrypt_yaml_from`] reads first to find the `sops` block;
+/// a bigger block sends the file to the whole-file path.
+const TAIL_BYTES: u64 = 256 * 1024;
+
+/// Decrypts a big encrypted YAML file like [`decrypt_yaml_in_pieces`], reading it from
+/// `input` as the work goes: the end of the file first (the `sops` block, within its last
+/// 256 KiB), then the rest from the start, piece by piece. Only the plaintext output and a
+/// few pieces of the input are in memory at any time. The input is not checked for size:
+/// the caller takes this path for big files only (see [`PIECEWISE_MIN_BYTES`]).
+///
+/// [`Decrypted::Declined`] also covers a read error: the whole-file path then reads the
+/// input again and reports it.
+pub fn decrypt_yaml_from<R: Read + Seek>(
+    input: R,
+    keyring: &Keyring,
+    options: &DecryptOptions,
+    store: &StoreOptions,
+) -> Result<Decrypted, Error> {
+    decrypt_from(input, TAIL_BYTES, keyring, options, store)
+}
+
+/// [`decrypt_yaml_from`] looking for the `sops` block in the last `tail_bytes`.
+fn decrypt_from<R: Read + Seek>(
+    mut input: R,
+    tail_bytes: u64,
+    keyring: &Keyring,
+    options: &DecryptOptions,
+    store: &StoreOptions,
+) -> Result<Decrypted, Error> {
+    let declined = Ok(Decrypted::Declined(None));
+    if !options.read_only {
+        return declined;
+    }
+    let mut tail = Vec::new();
+    let found = (|| {
+        let len = input.seek(SeekFrom::End(0))?;
+        let from = len.saturating_sub(tail_bytes);
+        input.seek(SeekFrom::Start(from))?;
+        (&mut input).take(len - from).read_to_end(&mut tail)?;
+        input.seek(SeekFrom::Start(0))?;
+        Ok::<_, std::io::Error>((from, len))
+    })();
+    let Ok((from, len)) = found else {
+        return declined;
+    };
+    if tail.len() as u64 != len - from {
+        return declined;
+    }
+    let Some(at) = block_start(&tail) else {
+        return declined;
+    };
+    let body_len = from + at as u64;
+    let pieces = yaml::CutReader::new(input.take(body_len), PIECE_BYTES)
+        .map(|p| p.map_err(|_| Stop::Declined));
+    let hint = usize::try_from(body_len).unwrap_or(0);
+    decrypt_body(&tail[at..], pieces, hint, keyring, options, store)
+}
+
+/// Reads the metadata of `block`, recovers the data key and decrypts `pieces` of the body,
+/// whose length is about `len` bytes.
+fn decrypt_body<P: AsRef<[u8]> + Send>(
+    block: &[u8],
+    pieces: impl Iterator<Item = Result<P, Stop>>,
+    len: usize,
+    keyring: &Keyring,
+    options: &DecryptOptions,
+    store: &StoreOptions,
+) -> Result<Decrypted, Error> {
+    let declined = Ok(Decrypted::Declined(None));
     let Some(metadata) = read_metadata(block) else {
         return declined;
     };
-    if pieces.len() < 2 || check_version(&metadata.version).is_err() {
+    if check_version(&metadata.version).is_err() {
         return declined;
     }
     let key = match keyring.open(&metadata.key_groups, metadata.shamir_threshold) {
         Ok(key) => key,
         Err(e) => return Ok(Decrypted::NoKey(e.into())),
     };
-    match decrypt_pieces(&pieces, body.len(), &metadata, &key, options, store) {
+    match decrypt_pieces(pieces, len, &metadata, &key, options, store) {
         Some(out) => Ok(Decrypted::Done(out)),
         None => Ok(Decrypted::Declined(Some(key))),
     }
@@ -347,8 +472,8 @@ fn piece_keys(items: &[Item]) -> Vec<String> {
 }
 
 /// Decrypts and writes `pieces`; `None` on anything the whole-file path should report.
-fn decrypt_pieces(
-    pieces: &[&[u8]],
+fn decrypt_pieces<P: AsRef<[u8]> + Send>(
+    pieces: impl Iterator<Item = Result<P, Stop>>,
     len: usize,
     metadata: &Metadata,
     key: &DataKey,
@@ -358,9 +483,11 @@ fn decrypt_pieces(
     let rule = rules::effective(metadata.rule.as_ref());
     let mac_only = metadata.mac_only_encrypted;
     let indent = store.yaml_indent;
-    let one = |piece: &[u8], out: String, mac: &mut MacInput<'_>| {
+    let one = |piece: Result<P, Stop>, out: String, mac: &mut MacInput<'_>| {
+        let piece = piece?;
         // The piece's plaintext tree is wiped when dropped, whatever happens.
-        let mut tree = Zeroizing::new(yaml::parse_piece(piece).ok_or(Stop::Declined)?);
+        let mut tree = Zeroizing::new(yaml::parse_piece(piece.as_ref()).ok_or(Stop::Declined)?);
+        drop(piece);
         let items = &mut tree.branches[0].items;
         let keys = piece_keys(items);
         if keys.iter().any(|k| k == SOPS_KEY) {
@@ -377,9 +504,11 @@ fn decrypt_pieces(
         keys: HashSet::new(),
         sink: None,
     };
+    let mut count = 0usize;
+    let pieces = pieces.inspect(|_| count += 1);
     let done = walk::alternate(
         &mut state,
-        pieces.to_vec(),
+        pieces,
         |st, piece| {
             let (out, keys) = one(
                 piece,
@@ -402,7 +531,7 @@ fn decrypt_pieces(
             st.add_keys(keys)
         },
     );
-    if done.is_err() {
+    if done.is_err() || count == 0 {
         // Only ever appended to, so its spare capacity never held plaintext.
         wipe_appended(&mut std::mem::take(&mut state.out).into_bytes());
         return None;
@@ -757,5 +886,140 @@ mod tests {
             assert_eq!(done, Encrypted::Stopped, "refused at {refuse_at}");
             assert_eq!(calls, refuse_at + 1);
         }
+    }
+
+    /// Hands out at most `step` bytes per read, and fails reads that start in `fail`.
+    struct Trickle {
+        data: std::io::Cursor<Vec<u8>>,
+        step: usize,
+        fail: Option<std::ops::Range<u64>>,
+    }
+
+    impl Trickle {
+        fn new(data: &[u8], step: usize, fail: Option<std::ops::Range<u64>>) -> Self {
+            Self {
+                data: std::io::Cursor::new(data.to_vec()),
+                step,
+                fail,
+            }
+        }
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self
+                .fail
+                .as_ref()
+                .is_some_and(|f| f.contains(&self.data.position()))
+            {
+                return Err(std::io::Error::other("disk gone"));
+            }
+            let n = self.step.min(out.len());
+            self.data.read(&mut out[..n])
+        }
+    }
+
+    impl Seek for Trickle {
+        fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+            self.data.seek(to)
+        }
+    }
+
+    #[test]
+    fn files_read_as_they_go_are_those_of_the_input_read_whole() {
+        let (_, identity, recipient) = crate::doc_example();
+        let options = options(&recipient);
+        let store = StoreOptions::default();
+        // Several pieces of PIECE_BYTES.
+        let src = document(12_000);
+        let cut = yaml::cut_lines(src.as_bytes(), PIECE_BYTES).unwrap();
+        assert!(cut.len() >= 3, "{} pieces", cut.len());
+        let whole = collect(&cut, &options).expect("cuttable");
+        for step in [4096, 1 << 20] {
+            let mut out = Vec::new();
+            let done = encrypt_yaml_from(
+                &mut Trickle::new(src.as_bytes(), step, None),
+                &options,
+                &Keyring::new(),
+                &store,
+                &mut |b: &[u8]| {
+                    out.extend_from_slice(b);
+                    true
+                },
+            )
+            .unwrap();
+            assert_eq!(done, Encrypted::Done);
+            assert_eq!(masked(&out), masked(&whole), "step {step}");
+            let expected = crate::store::emit(
+                Format::Yaml,
+                &parse_plain(Format::Yaml, src.as_bytes()).unwrap(),
+                &store,
+            )
+            .unwrap();
+            let input = Trickle::new(&out, step, None);
+            match decrypt_yaml_from(input, &opener(&identity), &read_only(), &store).unwrap() {
+                Decrypted::Done(plain) => assert_eq!(plain, expected, "step {step}"),
+                Decrypted::Declined(_) => panic!("declined"),
+                Decrypted::NoKey(e) => panic!("{e}"),
+            }
+            // A `sops` block beyond the end read first, and a read error half-way: the
+            // whole-file path follows (with the data key once it was recovered).
+            let block = out.len() - (block_start(&out).unwrap());
+            let input = Trickle::new(&out, step, None);
+            let short = decrypt_from(
+                input,
+                block as u64 - 1,
+                &opener(&identity),
+                &read_only(),
+                &store,
+            );
+            assert!(matches!(short.unwrap(), Decrypted::Declined(None)));
+            let input = Trickle::new(&out, step, None);
+            let exact = decrypt_from(
+                input,
+                block as u64 + 1,
+                &opener(&identity),
+                &read_only(),
+                &store,
+            );
+            assert!(matches!(exact.unwrap(), Decrypted::Done(_)));
+            let half = (out.len() - block) as u64 / 2;
+            let broken = Trickle::new(&out, step, Some(half..half + step as u64));
+            let failed = decrypt_from(
+                broken,
+                block as u64 + 1,
+                &opener(&identity),
+                &read_only(),
+                &store,
+            );
+            match failed.unwrap() {
+                Decrypted::Declined(Some(_)) => {}
+                Decrypted::Declined(None) => panic!("declined without the key"),
+                Decrypted::Done(_) => panic!("decrypted despite a read error"),
+                Decrypted::NoKey(e) => panic!("{e}"),
+            }
+            let mut sunk = 0;
+            let failed = encrypt_yaml_from(
+                &mut Trickle::new(src.as_bytes(), step, Some(src.len() as u64 / 2..u64::MAX)),
+                &options,
+                &Keyring::new(),
+                &store,
+                &mut |b: &[u8]| {
+                    sunk += b.len();
+                    true
+                },
+            );
+            assert_eq!(failed.unwrap(), Encrypted::Declined);
+            assert!(sunk < out.len() / 2 + 1);
+        }
+        // Nothing to read: declined, not an empty file.
+        let empty = encrypt_yaml_from(
+            &mut &b""[..],
+            &options,
+            &Keyring::new(),
+            &store,
+            &mut |_| panic!("output for an empty input"),
+        );
+        assert_eq!(empty.unwrap(), Encrypted::Declined);
     }
 }

@@ -167,7 +167,7 @@ fn unwrap_with<'a>(
     identities: impl Iterator<Item = &'a dyn age::Identity>,
 ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let reader = ArmoredReader::new(key.enc().as_bytes());
-    let decryptor = age::Decryptor::new(reader).map_err(|e| {
+    let decryptor = age::Decryptor::new_buffered(reader).map_err(|e| {
         KeyError::new(
             key,
             format!("failed to create reader for decrypting sops data key with age: {e}"),

@@ -5,6 +5,7 @@
 //!   scanning the source and attached where yaml.v3 + sops put them (`stores/yaml/store.go`).
 //! * [`emit`]: a hand-written block emitter reproducing yaml.v3's encoder byte for byte.
 
+mod cut;
 mod emit;
 mod fast;
 mod parse;
@@ -40,6 +41,7 @@ pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     Ok(tree)
 }
 
+pub(crate) use cut::CutReader;
 pub(crate) use emit::emit_piece;
 pub(crate) use parse::{SPLIT_BYTES, cut_lines, cut_pieces, parse_piece};
 

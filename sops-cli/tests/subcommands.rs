@@ -856,3 +856,35 @@ fn global_options_before_the_subcommand_work_like_sops() {
     ];
     same_outcome(&env, &a, &b, &args, "rotate after --config");
 }
+
+/// Text after the top-level object of an encrypted JSON file (or of an encrypted binary
+/// file's JSON wrapper) is an error for sops, which reads the metadata with `json.Unmarshal`;
+/// whitespace is not. rsops agrees on the exit code and the output, for decrypt and
+/// filestatus.
+#[test]
+fn text_after_an_encrypted_json_document_fails_like_sops() {
+    let env = Env::new();
+    let (json, _) = env.pair("t.json", "{\"a\": \"b\", \"n\": [1, 2]}");
+    let (bin, _) = env.pair("t.bin", "some bytes\n");
+    for file in [json, bin] {
+        let enc = std::fs::read(env.path(&file)).unwrap();
+        for tail in [&b""[..], b" \n\t", b" xyz", b"\n{\"b\": 1}", b"]", b" 12"] {
+            let name = format!("tail-{file}");
+            std::fs::write(env.path(&name), [&enc[..], tail].concat()).unwrap();
+            for args in [&["decrypt", "FILE"][..], &["filestatus", "FILE"]] {
+                let args = with_file(args, &name);
+                let s = env.run(&env.sops.clone(), &["age1"], &refs(&args));
+                let r = env.run(&rsops(), &["age1"], &refs(&args));
+                let label = format!("{args:?} with {:?} after", String::from_utf8_lossy(tail));
+                assert_eq!(
+                    s.status.code(),
+                    r.status.code(),
+                    "{label}\nsops: {}\nrsops: {}",
+                    describe(&s),
+                    describe(&r)
+                );
+                assert_eq!(s.stdout, r.stdout, "{label}");
+            }
+        }
+    }
+}

@@ -24,12 +24,39 @@ fn err(kind: StoreErrorKind, message: impl Into<String>) -> StoreError {
 /// becomes a float, and anything after the top-level object is ignored, as the decoder never
 /// reads past it.
 pub fn parse(input: &[u8]) -> Result<Tree, StoreError> {
+    parse_top(input, false)
+}
+
+/// Parses an encrypted JSON file (or the JSON wrapper of an encrypted binary file): like
+/// [`parse`], but only whitespace may follow the top-level object. sops 3.11 first reads an
+/// encrypted file's metadata with `json.Unmarshal` over the whole input
+/// (`stores/json/store.go`, `LoadEncryptedFile`), which fails with "invalid character 'x'
+/// after top-level value" on anything else.
+pub fn parse_encrypted(input: &[u8]) -> Result<Tree, StoreError> {
+    parse_top(input, true)
+}
+
+fn parse_top(input: &[u8], nothing_after: bool) -> Result<Tree, StoreError> {
     let mut p = Parser { input, pos: 0 };
     p.skip_ws();
     match p.peek() {
         Some(b'{') => {
             p.pos += 1;
-            Ok(Tree::single(p.document()?))
+            let tree = Tree::single(p.document()?);
+            if nothing_after {
+                p.skip_ws();
+                if let Some(c) = p.peek() {
+                    let shown = match c {
+                        b' '..=b'~' => format!("'{}'", char::from(c)),
+                        _ => format!("byte 0x{c:02x}"),
+                    };
+                    return Err(p.error(
+                        StoreErrorKind::Syntax,
+                        &format!("invalid character {shown} after top-level value"),
+                    ));
+                }
+            }
+            Ok(tree)
         }
         Some(b'[') => Err(p.error(
             StoreErrorKind::Unsupported,
@@ -590,8 +617,22 @@ impl Writer {
 pub(crate) fn write_go_string(out: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
+    out.reserve(bytes.len() + 1);
     let mut rest = bytes;
     while !rest.is_empty() {
+        // A run of ASCII that needs no escape goes out in one copy (an ENC string is all such
+        // bytes).
+        let plain = rest
+            .iter()
+            .position(|&b| {
+                !(0x20..0x80).contains(&b) || matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&')
+            })
+            .unwrap_or(rest.len());
+        if plain > 0 {
+            out.extend_from_slice(&rest[..plain]);
+            rest = &rest[plain..];
+            continue;
+        }
         let c = rest[0];
         if c < 0x80 {
             match c {

@@ -223,10 +223,11 @@ pub fn emit_value(
 }
 
 /// Parses an encrypted file: like [`parse`], except that an encrypted binary file is the JSON
-/// document `{"data": "ENC[...]", "sops": {...}}`.
+/// document `{"data": "ENC[...]", "sops": {...}}`, and that nothing but whitespace may follow
+/// an encrypted JSON document (see [`json::parse_encrypted`]).
 pub fn parse_encrypted(format: Format, input: &[u8]) -> Result<Tree, StoreError> {
     match format {
-        Format::Binary => json::parse(input),
+        Format::Binary | Format::Json => json::parse_encrypted(input),
         other => parse(other, input),
     }
 }

@@ -320,3 +320,32 @@ fn emit_value_matches_sops_extract() {
         "{\n\t\"x\": \"y\",\n\t\"z\": []\n}\n"
     );
 }
+
+#[test]
+fn only_whitespace_may_follow_an_encrypted_document() {
+    // Verified with sops 3.11: a plain file's trailing text is never read (encrypt works),
+    // an encrypted file's is an error ("Error unmarshalling input json: invalid character
+    // 'x' after top-level value", exit 1); whitespace is fine for both.
+    let doc = b"{\"a\": \"b\"}";
+    for tail in [&b""[..], b" ", b"\n", b" \t\r\n"] {
+        let input = [&doc[..], tail].concat();
+        assert!(parse_encrypted(&input).is_ok(), "{tail:?}");
+    }
+    for (tail, shown, column) in [
+        (&b" xyz"[..], "'x'", 12),
+        (b"\n{\"b\":1}", "'{'", 1),
+        (b" 12", "'1'", 12),
+        (b"]", "']'", 11),
+        (b" \x01", "byte 0x01", 12),
+    ] {
+        let input = [&doc[..], tail].concat();
+        assert!(parse(&input).is_ok(), "{tail:?}");
+        let e = parse_encrypted(&input).unwrap_err();
+        assert_eq!(e.kind, StoreErrorKind::Syntax, "{tail:?}");
+        assert_eq!(
+            e.message,
+            format!("invalid character {shown} after top-level value")
+        );
+        assert_eq!(e.location.map(|l| l.column), Some(column), "{tail:?}");
+    }
+}

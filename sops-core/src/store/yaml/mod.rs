@@ -48,12 +48,36 @@ pub(crate) use parse::{SPLIT_BYTES, cut_lines, cut_pieces, parse_piece};
 /// For the fuzz target `yaml_pieces`: when `input` cut every `target` bytes the way the
 /// piecewise paths cut it gives pieces that each parse on their own, with no top-level key
 /// twice, whether the whole input parses to exactly their items. `None` when the piecewise
-/// paths would leave the input to the whole-tree path.
+/// paths would leave the input to the whole-tree path. Also `Some(false)` when the pieces
+/// read from a reader (a few bytes per read) are not those of the input cut whole.
 #[doc(hidden)]
 pub fn pieces_match_whole(input: &[u8], target: usize) -> Option<bool> {
+    struct Trickle<'a>(&'a [u8]);
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = out.len().min(self.0.len()).min(7);
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let cut = cut_lines(input, target.max(1));
+    let read: Result<Vec<_>, _> = CutReader::new(Trickle(input), target.max(1)).collect();
+    let same = match (&cut, &read) {
+        (None, Err(cut::CutError::NotCuttable)) => true,
+        (Some(cut), Ok(read)) => cut
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| &p[..])
+            .eq(read.iter().map(|p| &p[..])),
+        _ => false,
+    };
+    if !same {
+        return Some(false);
+    }
     let mut items = Vec::new();
     let mut keys = std::collections::HashSet::new();
-    for piece in cut_lines(input, target.max(1))? {
+    for piece in cut? {
         let mut tree = parse_piece(piece)?;
         for item in tree.branches.remove(0).items {
             if let crate::tree::Item::Pair { key, .. } = &item

@@ -9,14 +9,21 @@
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use crate::wipe::Wiped;
+use crate::wipe::{Appended, Wiped};
 use sha2::{Digest, Sha512};
 
 /// Bytes gathered before a batch is hashed.
 const BATCH: usize = 64 * 1024;
 
-/// One batch of plaintext, wiped once hashed.
-type Batch = Wiped<Vec<u8>>;
+/// One batch of plaintext, wiped once hashed. Only ever appended to (never cleared or
+/// truncated), so wiping its bytes in use wipes all it held: the untouched rest of a
+/// batch's capacity is never written, which for a small file is most of its 64 KiB.
+type Batch = Wiped<Appended>;
+
+/// An empty batch with room for `n` bytes.
+fn new_batch(n: usize) -> Batch {
+    Wiped::new(Appended(Vec::with_capacity(n)))
+}
 
 /// Where the hashing happens.
 enum State {
@@ -36,7 +43,7 @@ impl MacHasher {
     /// Continues from `seed` (which may already hold a prefix).
     pub(crate) fn new(seed: Sha512) -> Self {
         Self {
-            buf: Wiped::new(Vec::new()),
+            buf: new_batch(0),
             state: State::Here(seed, true),
         }
     }
@@ -45,16 +52,16 @@ impl MacHasher {
     pub(crate) fn update(&mut self, data: &[u8]) {
         // The batch never grows in place: a reallocation would free a copy of the plaintext
         // without wiping it. What does not fit goes out first.
-        if self.buf.len() + data.len() > self.buf.capacity() {
-            if !self.buf.is_empty() {
-                let batch = std::mem::replace(&mut self.buf, Wiped::new(Vec::new()));
+        if self.buf.0.len() + data.len() > self.buf.0.capacity() {
+            if !self.buf.0.is_empty() {
+                let batch = std::mem::replace(&mut self.buf, new_batch(0));
                 self.hash(batch);
             }
-            self.buf = Wiped::new(Vec::with_capacity(data.len().max(BATCH)));
+            self.buf = new_batch(data.len().max(BATCH));
         }
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= BATCH {
-            let batch = std::mem::replace(&mut self.buf, Wiped::new(Vec::new()));
+        self.buf.0.extend_from_slice(data);
+        if self.buf.0.len() >= BATCH {
+            let batch = std::mem::replace(&mut self.buf, new_batch(0));
             self.hash(batch);
         }
     }
@@ -62,16 +69,16 @@ impl MacHasher {
     /// Appends batches gathered elsewhere ([`MacBuffer`]), in order.
     pub(crate) fn update_batches(&mut self, buffer: MacBuffer) {
         for batch in buffer.batches {
-            if batch.len() >= BATCH / 2 {
+            if batch.0.len() >= BATCH / 2 {
                 // A batch of good size goes out as it is, after what was gathered here (no
                 // copy).
-                if !self.buf.is_empty() {
-                    let gathered = std::mem::replace(&mut self.buf, Wiped::new(Vec::new()));
+                if !self.buf.0.is_empty() {
+                    let gathered = std::mem::replace(&mut self.buf, new_batch(0));
                     self.hash(gathered);
                 }
                 self.hash(batch);
             } else {
-                self.update(&batch);
+                self.update(&batch.0);
             }
         }
     }
@@ -87,7 +94,7 @@ impl MacHasher {
                 .name("sops-mac".to_owned())
                 .spawn(move || {
                     for batch in rx {
-                        moved.update(&batch[..]);
+                        moved.update(&batch.0[..]);
                     }
                     moved
                 });
@@ -101,13 +108,13 @@ impl MacHasher {
             }
         }
         match &mut self.state {
-            State::Here(hasher, _) => hasher.update(&batch[..]),
+            State::Here(hasher, _) => hasher.update(&batch.0[..]),
             State::Worker(tx, _) => {
                 // The queue only closes if the worker died, which only a panic does: `join`
                 // re-raises it.
                 if let Err(unsent) = tx.send(batch) {
                     let mut hasher = self.join();
-                    hasher.update(&unsent.0[..]);
+                    hasher.update(&unsent.0.0[..]);
                     self.state = State::Here(hasher, false);
                 }
             }
@@ -131,7 +138,7 @@ impl MacHasher {
     pub(crate) fn finalize(mut self) -> [u8; 64] {
         let rest = std::mem::take(&mut self.buf);
         let mut hasher = self.join();
-        hasher.update(&rest[..]);
+        hasher.update(&rest.0[..]);
         hasher.finalize().into()
     }
 }
@@ -147,13 +154,13 @@ impl MacBuffer {
     /// Appends `data`.
     pub(crate) fn update(&mut self, data: &[u8]) {
         match self.batches.last_mut() {
-            Some(last) if last.len() + data.len() <= last.capacity() => {
-                last.extend_from_slice(data);
+            Some(last) if last.0.len() + data.len() <= last.0.capacity() => {
+                last.0.extend_from_slice(data);
             }
             _ => {
-                let mut batch = Wiped::new(Vec::with_capacity(data.len().max(BATCH)));
-                batch.extend_from_slice(data);
-                self.batches.push(batch);
+                let mut new = new_batch(data.len().max(BATCH));
+                new.0.extend_from_slice(data);
+                self.batches.push(new);
             }
         }
     }

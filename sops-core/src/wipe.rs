@@ -35,6 +35,7 @@ pub fn wipe_appended(v: &mut Vec<u8>) {
 
 /// A byte buffer only ever appended to, whose [`Wipe`] wipes just the bytes in use (see
 /// [`wipe_appended`]).
+#[derive(Default)]
 pub struct Appended(pub Vec<u8>);
 
 /// Buffers that [`Wiped`] can wipe.

@@ -10,6 +10,7 @@ use super::resolve::{Resolved, parse_timestamp, resolve_plain};
 use super::{MAX_DEPTH, err};
 use crate::store::{StoreError, StoreErrorKind};
 use crate::tree::{Branch, Item, Tree, Value};
+use crate::wipe::Wiped;
 
 /// Upper bound on values created by alias expansion (guards against "billion laughs").
 const MAX_EXPANDED_NODES: usize = 5_000_000;
@@ -170,6 +171,29 @@ pub(crate) fn parse(input: &[u8]) -> Result<Tree, StoreError> {
     parse_with(input, true)
 }
 
+/// `src` with every lone CR (one not followed by LF) turned into an LF, or `None` when it has
+/// none. yaml.v3, like the YAML spec (`b-break`), takes a lone CR as a line break: `# c\rb: 2`
+/// is a comment and a key, and the CRs that end `# c\r\r\n` are empty lines, not comment
+/// text (verified with sops 3.11). This parser splits lines at LF only and drops the CR of a
+/// CRLF, so lone CRs become LFs first; everywhere a line break may stand, YAML reads the two
+/// alike (found by fuzzing: comment text kept the CRs and lost one per round trip).
+fn lone_cr_as_lf(src: &str) -> Option<String> {
+    let bytes = src.as_bytes();
+    let lone = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+    if !src.contains('\r') || !(0..bytes.len()).any(lone) {
+        return None;
+    }
+    let mut out = String::with_capacity(src.len());
+    let mut start = 0;
+    for i in (0..bytes.len()).filter(|&i| lone(i)) {
+        out.push_str(&src[start..i]);
+        out.push('\n');
+        start = i + 1;
+    }
+    out.push_str(&src[start..]);
+    Some(out)
+}
+
 /// Parses with the fast scanner when `fast` and the input is in its subset, else with
 /// saphyr-parser (tests compare both).
 pub(crate) fn parse_with(input: &[u8], fast: bool) -> Result<Tree, StoreError> {
@@ -179,6 +203,15 @@ pub(crate) fn parse_with(input: &[u8], fast: bool) -> Result<Tree, StoreError> {
     })?;
     let src = src.strip_prefix('\u{FEFF}').unwrap_or(src);
     check_printable(src)?;
+    // A plaintext copy, wiped once parsed.
+    let normalized;
+    let src = match lone_cr_as_lf(src) {
+        Some(text) => {
+            normalized = Wiped::new(text);
+            normalized.as_str()
+        }
+        None => src,
+    };
     let lines: Vec<&str> = src.split('\n').collect();
     let mut fast = fast;
     if fast && !src.contains('#') {

@@ -444,7 +444,10 @@ fn comment_only_opener(line: &str, open: u8) -> Option<(usize, usize)> {
             ])
             && !name.contains(" #")
             && !name.contains(": ");
-        let key_ok = plain_key || (key.len() >= 3 && key.ends_with(':') && quoted_scalar(name));
+        // yaml.v3 writes a merge key that carried its tag as `!!merge <<` (found by fuzzing).
+        let merge_key = key.len() < at - i && name == "!!merge <<";
+        let key_ok =
+            plain_key || merge_key || (key.len() >= 3 && key.ends_with(':') && quoted_scalar(name));
         if !key_ok || !line[i..at].is_ascii() {
             return None;
         }

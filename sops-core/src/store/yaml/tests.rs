@@ -1059,3 +1059,19 @@ fn a_lone_carriage_return_is_a_line_break_as_in_yaml_v3() {
     let once = emit(&parse(fuzzed).unwrap(), 4).unwrap();
     assert_eq!(emit(&parse(&once).unwrap(), 4).unwrap(), once);
 }
+
+#[test]
+fn a_comment_only_mapping_under_a_tagged_merge_key_reads_back() {
+    // Found by fuzzing: yaml.v3 writes `!!merge <<: {`, the comments and `}` at column 0, and
+    // reads that back; so must we (sops 3.11 decrypts rsops' file of this input to the same
+    // text as its own).
+    let input = b"barived:\n    !!merge <<:\n        # inline in anchor\n      {}\n #r: admin\n    pass: secret\nmerge_value: !!merge <<\n";
+    let once = emit(&parse(input).unwrap(), 4).unwrap();
+    let text = String::from_utf8_lossy(&once).into_owned();
+    assert!(
+        text.starts_with("barived:\n    !!merge <<: {\n        # inline in anchor\n}\n"),
+        "{text}"
+    );
+    let again = emit(&parse(&once).expect("the written form reads back"), 4).unwrap();
+    assert_eq!(emit(&parse(&again).unwrap(), 4).unwrap(), again);
+}

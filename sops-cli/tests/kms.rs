@@ -30,35 +30,69 @@ impl Moto {
             bin.is_file(),
             "moto_server not found: run scripts/setup-test-tools"
         );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "moto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        // The free port is found by binding and releasing it, so a test running beside this
+        // one may take it first: the server that cannot bind exits, and another port is
+        // tried.
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut child = Command::new(&bin)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let start = Instant::now();
+            loop {
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    // Listening, and still running a moment later: this server owns the port.
+                    std::thread::sleep(Duration::from_millis(100));
+                    if child.try_wait().unwrap().is_none() {
+                        return Self {
+                            child,
+                            url: format!("http://127.0.0.1:{port}"),
+                        };
+                    }
+                    break;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "moto did not start"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
+        panic!("moto did not start on any of five ports");
     }
 
-    /// One raw KMS JSON call (moto checks neither signature nor credentials).
+    /// One raw KMS JSON call (moto checks neither signature nor credentials). A connection
+    /// the server resets is tried again (a few times), as an SDK would.
     fn kms(&self, target: &str, body: &str) -> String {
+        let mut last = None;
+        for _ in 0..5 {
+            match self.kms_once(target, body) {
+                Ok(out) => {
+                    assert!(out.starts_with("HTTP/1.1 200"), "{target}: {out}");
+                    return out.split_once("\r\n\r\n").unwrap().1.to_owned();
+                }
+                Err(e) => last = Some(e),
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("{target}: {last:?}");
+    }
+
+    fn kms_once(&self, target: &str, body: &str) -> std::io::Result<String> {
         let host = self.url.trim_start_matches("http://");
-        let mut s = TcpStream::connect(host).unwrap();
+        let mut s = TcpStream::connect(host)?;
         let req = format!(
             "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-amz-json-1.1\r\n\
              X-Amz-Target: TrentService.{target}\r\nAuthorization: AWS4-HMAC-SHA256 \
@@ -66,11 +100,10 @@ impl Moto {
              Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
-        s.write_all(req.as_bytes()).unwrap();
+        s.write_all(req.as_bytes())?;
         let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        assert!(out.starts_with("HTTP/1.1 200"), "{target}: {out}");
-        out.split_once("\r\n\r\n").unwrap().1.to_owned()
+        s.read_to_string(&mut out)?;
+        Ok(out)
     }
 
     fn create_key(&self) -> String {

@@ -444,10 +444,14 @@ fn comment_only_opener(line: &str, open: u8) -> Option<(usize, usize)> {
             ])
             && !name.contains(" #")
             && !name.contains(": ");
-        // yaml.v3 writes a merge key that carried its tag as `!!merge <<` (found by fuzzing).
+        // yaml.v3 writes a merge key that carried its tag as `!!merge <<`, and the value of a
+        // key over 128 bytes (`? key`) on a line of its own as `: {` (both found by fuzzing).
         let merge_key = key.len() < at - i && name == "!!merge <<";
-        let key_ok =
-            plain_key || merge_key || (key.len() >= 3 && key.ends_with(':') && quoted_scalar(name));
+        let complex_value = key.len() < at - i && key == ":";
+        let key_ok = plain_key
+            || merge_key
+            || complex_value
+            || (key.len() >= 3 && key.ends_with(':') && quoted_scalar(name));
         if !key_ok || !line[i..at].is_ascii() {
             return None;
         }

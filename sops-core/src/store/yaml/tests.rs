@@ -1075,3 +1075,20 @@ fn a_comment_only_mapping_under_a_tagged_merge_key_reads_back() {
     let again = emit(&parse(&once).expect("the written form reads back"), 4).unwrap();
     assert_eq!(emit(&parse(&again).unwrap(), 4).unwrap(), again);
 }
+
+#[test]
+fn a_comment_only_mapping_under_a_long_key_reads_back() {
+    // Found by fuzzing: a key over 128 bytes is written `? key`, and its comment-only value
+    // as `: {`, the comments and `}` at column 0, which yaml.v3 reads back (checked with sops
+    // 3.11: it decrypts rsops' file of this input to the same text as its own).
+    let key = "k".repeat(140);
+    let input = format!("{key}: {{}} # on empty map\nb: 1\n");
+    let once = emit(&parse(input.as_bytes()).unwrap(), 4).unwrap();
+    let text = String::from_utf8_lossy(&once).into_owned();
+    assert!(
+        text.starts_with(&format!("? {key}\n: {{\n    # on empty map\n}}\nb: 1\n")),
+        "{text}"
+    );
+    let again = emit(&parse(&once).expect("the written form reads back"), 4).unwrap();
+    assert_eq!(emit(&parse(&again).unwrap(), 4).unwrap(), again);
+}

@@ -1092,3 +1092,30 @@ fn a_comment_only_mapping_under_a_long_key_reads_back() {
     let again = emit(&parse(&once).expect("the written form reads back"), 4).unwrap();
     assert_eq!(emit(&parse(&again).unwrap(), 4).unwrap(), again);
 }
+
+#[test]
+fn a_block_scalar_ending_the_file_without_a_line_break_gets_none() {
+    // What sops 3.11 decrypts each input to, after encrypting it (found by fuzzing: a final
+    // line break was added, changing the value).
+    let value = |input: &[u8]| {
+        let mut tree = parse(input).unwrap();
+        let items = tree.branches.remove(0).items;
+        items
+            .into_iter()
+            .find_map(|i| match i {
+                Item::Pair { value, .. } => Some(value),
+                Item::Comment(_) => None,
+            })
+            .unwrap()
+    };
+    let s = |v: &str| Value::Str(v.to_owned());
+    assert_eq!(value(b"t: |\n n"), s("n"));
+    assert_eq!(value(b"t: |\n\n n"), s("\nn"));
+    assert_eq!(value(b"t: |+\n n"), s("n"));
+    assert_eq!(value(b"t: >\n n"), s("n"));
+    assert_eq!(value(b"# c\nt: >\n a\n b"), s("a b"));
+    assert_eq!(value(b"t: |\n n\n"), s("n\n"));
+    assert_eq!(value(b"t: |\n n\n\n"), s("n\n"));
+    assert_eq!(value(b"t: |\n  x # c\n# c"), s("x # c\n"));
+    assert_eq!(value(b"t:\n- |\n\n n"), Value::List(vec![s("\nn")]));
+}

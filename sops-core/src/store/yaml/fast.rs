@@ -475,22 +475,15 @@ impl<'a, S: Sink<'a>> Scan<S> {
         if trailing.iter().any(|l| l.len() > ind) {
             return None;
         }
-        // The last content line of the input has no line break after it when the input does
-        // not end with one: then clip and keep add none (yaml.v3 reads `t: |\n n` at the end
-        // of a file as "n"; found by fuzzing).
-        let unbroken = last_content + 1 == lines.len() && !lines[last_content].trim().is_empty();
         match chomp {
             b'-' => {}
             b'+' => {
-                if !unbroken {
-                    out.push('\n');
-                }
+                out.push('\n');
                 for _ in trailing {
                     out.push('\n');
                 }
             }
-            _ if !unbroken => out.push('\n'),
-            _ => {}
+            _ => out.push('\n'),
         }
         let end = (k + 1, end_col).min((lines.len(), 0));
         self.ev.event(

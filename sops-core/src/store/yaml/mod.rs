@@ -52,17 +52,15 @@ pub(crate) use parse::{SPLIT_BYTES, cut_lines, cut_pieces, parse_piece};
 /// read from a reader (a few bytes per read) are not those of the input cut whole.
 #[doc(hidden)]
 pub fn pieces_match_whole(input: &[u8], target: usize) -> Option<bool> {
-    struct Trickle<'a>(&'a [u8]);
-    impl std::io::Read for Trickle<'_> {
-        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-            let n = out.len().min(self.0.len()).min(7);
-            out[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
-        }
-    }
     let cut = cut_lines(input, target.max(1));
-    let read: Result<Vec<_>, _> = CutReader::new(Trickle(input), target.max(1)).collect();
+    let read: Result<Vec<_>, _> = CutReader::new(
+        cut::Trickle {
+            data: input,
+            step: 7,
+        },
+        target.max(1),
+    )
+    .collect();
     let same = match (&cut, &read) {
         (None, Err(cut::CutError::NotCuttable)) => true,
         (Some(cut), Ok(read)) => cut

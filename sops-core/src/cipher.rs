@@ -111,15 +111,20 @@ impl<'a> Parts<'a> {
         let rest = s
             .strip_prefix("ENC[AES256_GCM,data:")
             .ok_or(CipherError::NotEncrypted)?;
-        let close = rest.rfind(']').ok_or(CipherError::NotEncrypted)?;
+        // What sops writes ends with the `]`.
+        let close = if rest.ends_with(']') {
+            rest.len() - 1
+        } else {
+            rest.rfind(']').ok_or(CipherError::NotEncrypted)?
+        };
         let body = &rest[..close];
-        let type_at = rfind_separator(body, b",type:").ok_or(CipherError::NotEncrypted)?;
+        let type_at = rfind_separator(body, b",type:", None).ok_or(CipherError::NotEncrypted)?;
         let datatype = &body[type_at + 6..];
         let body = &body[..type_at];
-        let tag_at = rfind_separator(body, b",tag:").ok_or(CipherError::NotEncrypted)?;
+        let tag_at = rfind_separator(body, b",tag:", Some(24)).ok_or(CipherError::NotEncrypted)?;
         let tag = &body[tag_at + 5..];
         let body = &body[..tag_at];
-        let iv_at = rfind_separator(body, b",iv:").ok_or(CipherError::NotEncrypted)?;
+        let iv_at = rfind_separator(body, b",iv:", Some(44)).ok_or(CipherError::NotEncrypted)?;
         let iv = &body[iv_at + 4..];
         let data = &body[..iv_at];
         if data.is_empty() || iv.is_empty() || tag.is_empty() || datatype.is_empty() {
@@ -137,8 +142,18 @@ impl<'a> Parts<'a> {
 /// The last occurrence of `needle`, a separator starting with `,`, in `hay`. In what sops
 /// writes it starts at the last comma, which a byte search finds at once (base64 has no
 /// commas); otherwise the backward scan decides.
-fn rfind_separator(hay: &str, needle: &[u8]) -> Option<usize> {
-    let last_comma = hay.rfind(',')?;
+///
+/// `field_len` is the length sops' own field has after the separator (the base64 of a 32-byte
+/// IV or a 16-byte tag): where the separator sits right there, no scan is needed.
+fn rfind_separator(hay: &str, needle: &[u8], field_len: Option<usize>) -> Option<usize> {
+    if let Some(at) = field_len.and_then(|n| hay.len().checked_sub(n + needle.len())) {
+        if hay.as_bytes()[at..].starts_with(needle) && !hay.as_bytes()[at + 1..].contains(&b',') {
+            return Some(at);
+        }
+    }
+    // A plain loop: the comma is a few dozen bytes from the end, where `memrchr`'s set-up
+    // cost more than the scan.
+    let last_comma = hay.bytes().rposition(|b| b == b',')?;
     if hay.as_bytes()[last_comma..].starts_with(needle) {
         Some(last_comma)
     } else {
@@ -161,16 +176,17 @@ fn rfind(hay: &str, needle: &[u8]) -> Option<usize> {
 }
 
 /// Go's `base64.StdEncoding` decoder skips `\r` and `\n`; otherwise it is strict.
+///
+/// `STANDARD` refuses both, so a field holding one fails the first try and is decoded again
+/// without them; the common case looks at the text once.
 fn b64_decode(s: &str, field: &'static str) -> Result<Vec<u8>, CipherError> {
-    let decode = |t: &str| {
-        STANDARD
-            .decode(t)
-            .map_err(|_| CipherError::BadBase64 { field })
-    };
-    if s.contains(['\r', '\n']) {
-        decode(&s.replace(['\r', '\n'], ""))
-    } else {
-        decode(s)
+    let bad = |_| CipherError::BadBase64 { field };
+    match STANDARD.decode(s) {
+        Ok(bytes) => Ok(bytes),
+        Err(_) if s.contains(['\r', '\n']) => {
+            STANDARD.decode(s.replace(['\r', '\n'], "")).map_err(bad)
+        }
+        Err(e) => Err(bad(e)),
     }
 }
 
@@ -634,12 +650,23 @@ mod tests {
             ("abc", ",iv:"),
             ("é,tag:x,", ",tag:"),
             ("", ",tag:"),
+            ("a,iv:bb", ",iv:"),
+            ("a,iv:b,", ",iv:"),
+            ("a,iv:,iv:", ",iv:"),
+            ("a,iv:b,iv:", ",iv:"),
+            (",iv:bb", ",iv:"),
+            ("iv:bbb", ",iv:"),
+            ("a,tag:bb", ",tag:"),
+            ("a,tag:,b", ",tag:"),
         ] {
-            assert_eq!(
-                rfind_separator(hay, needle.as_bytes()),
-                hay.rfind(needle),
-                "{hay}"
-            );
+            // Any expected field length gives what a full backward search gives.
+            for field_len in [None, Some(0), Some(1), Some(2), Some(3), Some(9)] {
+                assert_eq!(
+                    rfind_separator(hay, needle.as_bytes(), field_len),
+                    hay.rfind(needle),
+                    "{hay} {field_len:?}"
+                );
+            }
         }
     }
 

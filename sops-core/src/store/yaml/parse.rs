@@ -762,16 +762,17 @@ pub(crate) fn cut_lines(src: &[u8], target: usize) -> Option<Vec<&[u8]>> {
 /// the cuts follow a line break.)
 pub(crate) fn parse_piece(piece: &[u8]) -> Option<Tree> {
     let piece = std::str::from_utf8(piece).ok()?;
-    let marker = |m: &str| piece.starts_with(m) || piece.contains(&format!("\n{m}")[..]);
-    if piece.contains('#')
-        || marker("---")
-        || marker("...")
-        || marker("%")
-        || check_printable(piece).is_err()
-    {
+    if piece.contains('#') || check_printable(piece).is_err() {
         return None;
     }
     let lines: Vec<&str> = piece.split('\n').collect();
+    // A document marker or a directive at the start of any line.
+    if lines
+        .iter()
+        .any(|l| l.starts_with("---") || l.starts_with("...") || l.starts_with('%'))
+    {
+        return None;
+    }
     let tree = parse_direct(piece, &lines)??;
     let ok = tree.branches.len() == 1
         && !tree.branches[0].items.is_empty()

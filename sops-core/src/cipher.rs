@@ -146,10 +146,11 @@ impl<'a> Parts<'a> {
 /// `field_len` is the length sops' own field has after the separator (the base64 of a 32-byte
 /// IV or a 16-byte tag): where the separator sits right there, no scan is needed.
 fn rfind_separator(hay: &str, needle: &[u8], field_len: Option<usize>) -> Option<usize> {
-    if let Some(at) = field_len.and_then(|n| hay.len().checked_sub(n + needle.len())) {
-        if hay.as_bytes()[at..].starts_with(needle) && !hay.as_bytes()[at + 1..].contains(&b',') {
-            return Some(at);
-        }
+    if let Some(at) = field_len.and_then(|n| hay.len().checked_sub(n + needle.len()))
+        && hay.as_bytes()[at..].starts_with(needle)
+        && !hay.as_bytes()[at + 1..].contains(&b',')
+    {
+        return Some(at);
     }
     // A plain loop: the comma is a few dozen bytes from the end, where `memrchr`'s set-up
     // cost more than the scan.

@@ -150,3 +150,64 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         )),
     }
 }
+
+#[cfg(all(test, target_env = "musl", target_arch = "x86_64"))]
+mod musl_copy_tests {
+    /// Every length up to 300 (each size class of musl/memcpy.c and its edges), the switch to
+    /// `rep movsb` at 2048, and long copies.
+    fn lengths() -> impl Iterator<Item = usize> {
+        (0..=300).chain([511, 512, 513, 1000, 2047, 2048, 2049, 4099, 65_600])
+    }
+
+    fn pattern(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 131 % 251) as u8).collect()
+    }
+
+    /// memcpy (`copy_from_slice`) at every alignment of source and destination: the bytes
+    /// arrive, and the bytes around the destination stay as they were.
+    #[test]
+    fn musl_copies_match_a_byte_loop() {
+        let src = pattern(70_000);
+        for n in lengths() {
+            for s_off in 0..16 {
+                for d_off in 0..16 {
+                    let mut dst = vec![0xAAu8; n + 48];
+                    let s = std::hint::black_box(&src[s_off..s_off + n]);
+                    dst[d_off..d_off + n].copy_from_slice(s);
+                    assert!(dst[d_off..d_off + n] == *s, "n={n} s={s_off} d={d_off}");
+                    assert!(dst[..d_off].iter().all(|&b| b == 0xAA), "n={n} before");
+                    assert!(dst[d_off + n..].iter().all(|&b| b == 0xAA), "n={n} after");
+                }
+            }
+        }
+    }
+
+    /// memmove (`copy_within`) over overlapping ranges, the destination below and above the
+    /// source by 0 to 40 bytes, against a copy made through a separate buffer.
+    #[test]
+    // The reference copies byte by byte on purpose: it must not go through memcpy.
+    #[allow(clippy::manual_memcpy)]
+    fn musl_moves_match_a_byte_loop() {
+        for n in lengths() {
+            for shift in 0..=40 {
+                let orig = pattern(n + 40);
+                // Down: source at `shift`, destination at 0.
+                let mut buf = orig.clone();
+                buf.copy_within(std::hint::black_box(shift..shift + n), 0);
+                let mut want = orig.clone();
+                for i in 0..n {
+                    want[i] = orig[shift + i];
+                }
+                assert!(buf == want, "down n={n} shift={shift}");
+                // Up: source at 0, destination at `shift`.
+                let mut buf = orig.clone();
+                buf.copy_within(std::hint::black_box(0..n), shift);
+                let mut want = orig.clone();
+                for i in 0..n {
+                    want[shift + i] = orig[i];
+                }
+                assert!(buf == want, "up n={n} shift={shift}");
+            }
+        }
+    }
+}

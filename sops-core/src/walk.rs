@@ -232,13 +232,21 @@ where
     Ok(done)
 }
 
-/// Processes `pieces` in order on two threads: even pieces with `here` on this thread, odd
-/// ones with `there` on a second thread, whose results `merge` takes here, in turn. Pieces
-/// are taken from the iterator on this thread as they are needed (so they may be read from
-/// a file as the work goes), each odd one handed over one step ahead of the even piece done
-/// here, so that both threads work at once. At most a couple of pieces and results wait at
-/// any time, so memory stays bounded by a few pieces. With one piece, or when no thread
-/// starts, everything runs here.
+/// Processes `pieces` in order and merges their results in order.
+///
+/// - One piece: `here`, on this thread.
+/// - Two pieces (the two halves of a big file): the first with `here` on this thread while
+///   the second is done with `there` on a second thread, whose result `merge` takes here.
+/// - More: two threads do every piece with `there`, taking turns (even pieces on one, odd
+///   on the other), while this thread takes the pieces from the iterator (so they may be
+///   read from a file as the work goes), hands them out and merges the results in order.
+///   This thread does no piece itself because reading and merging are work too: with the
+///   pieces split evenly between it and one other thread, that other thread waited. At most
+///   [`IN_FLIGHT`] pieces per thread are handed out and not yet merged, so memory stays
+///   bounded by a few pieces.
+///
+/// The first error in piece order is returned; pieces after it may have been done, but none
+/// of their results is merged. When no thread can be started, everything runs here, in order.
 pub(crate) fn alternate<St, P, R, E>(
     state: &mut St,
     pieces: impl IntoIterator<Item = P>,
@@ -257,68 +265,123 @@ where
     let Some(second) = pieces.next() else {
         return here(state, first);
     };
+    let Some(third) = pieces.next() else {
+        return halves(state, first, second, here, &there, merge);
+    };
     let there = &there;
+    std::thread::scope(|scope| {
+        let mut workers = Vec::with_capacity(2);
+        for _ in 0..2 {
+            let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<P>(IN_FLIGHT - 1);
+            // Room for every result a thread can owe, so it never waits to hand one over.
+            let (result_tx, result_rx) = std::sync::mpsc::sync_channel::<R>(IN_FLIGHT);
+            let spawned = std::thread::Builder::new()
+                .name("sops-piece".to_owned())
+                .spawn_scoped(scope, move || {
+                    for p in piece_rx {
+                        // A closed queue means this thread's results are no longer wanted.
+                        if result_tx.send(there(p)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            if spawned.is_err() {
+                break;
+            }
+            workers.push((piece_tx, result_rx));
+        }
+        if workers.len() < 2 {
+            // Not two threads: everything here, in order (a started thread ends when its
+            // queue is dropped).
+            drop(workers);
+            for p in [first, second, third].into_iter().chain(pieces) {
+                here(state, p)?;
+            }
+            return Ok(());
+        }
+        // The threads end only when this one stops listening, or by a panic, which the scope
+        // re-raises once it has joined them; so a failed send or receive below only ever ends
+        // the loop early on the way to that panic.
+        let mut upcoming = [first, second, third].into_iter().chain(pieces);
+        let mut sent = 0usize;
+        let mut merged = 0usize;
+        let mut exhausted = false;
+        let r = loop {
+            // Keep both threads fed: hand out pieces until each owes IN_FLIGHT results. A
+            // thread owing fewer has room in its queue (or takes the piece soon, being idle
+            // or busy with one it owes), so the send does not wait on this thread.
+            while !exhausted && sent - merged < 2 * IN_FLIGHT {
+                match upcoming.next() {
+                    Some(p) => {
+                        if workers[sent % 2].0.send(p).is_err() {
+                            exhausted = true;
+                            break;
+                        }
+                        sent += 1;
+                    }
+                    None => exhausted = true,
+                }
+            }
+            if merged == sent {
+                break Ok(());
+            }
+            let Ok(result) = workers[merged % 2].1.recv() else {
+                break Ok(());
+            };
+            merged += 1;
+            if let Err(e) = merge(state, result) {
+                break Err(e);
+            }
+        };
+        // Stops the threads early after an error; the scope then joins them (and re-raises a
+        // panic of theirs).
+        drop(workers);
+        r
+    })
+}
+
+/// Pieces handed to one thread of [`alternate`] and not yet merged, at most.
+const IN_FLIGHT: usize = 2;
+
+/// Two pieces: the first with `here` on this thread while `there` does the second on another.
+fn halves<St, P, R, E>(
+    state: &mut St,
+    first: P,
+    second: P,
+    mut here: impl FnMut(&mut St, P) -> Result<(), E>,
+    there: &(impl Fn(P) -> R + Sync),
+    mut merge: impl FnMut(&mut St, R) -> Result<(), E>,
+) -> Result<(), E>
+where
+    P: Send,
+    R: Send,
+{
     std::thread::scope(|scope| {
         let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<P>(1);
         let (result_tx, result_rx) = std::sync::mpsc::sync_channel::<R>(1);
         let spawned = std::thread::Builder::new()
             .name("sops-piece".to_owned())
             .spawn_scoped(scope, move || {
-                for p in piece_rx {
-                    // A closed queue means this thread's results are no longer wanted.
-                    if result_tx.send(there(p)).is_err() {
-                        break;
-                    }
+                if let Ok(p) = piece_rx.recv() {
+                    let _ = result_tx.send(there(p));
                 }
             });
         if spawned.is_err() {
-            // No second thread: everything here, in order.
+            // No second thread: both here, in order.
             here(state, first)?;
-            merge(state, there(second))?;
-            for (i, p) in pieces.enumerate() {
-                if i % 2 == 0 {
-                    here(state, p)?;
-                } else {
-                    merge(state, there(p))?;
-                }
-            }
+            return merge(state, there(second));
+        }
+        // The thread takes the piece and hands back its result, or panics, which the scope
+        // re-raises once it has joined the thread; so a failed send or receive only ever
+        // ends this early on the way to that panic.
+        if piece_tx.send(second).is_err() {
             return Ok(());
         }
-        // The second thread ends only when this one stops listening, or by a panic, which
-        // the scope re-raises once it has joined the thread; so a failed send or receive
-        // below only ever ends the loop early on the way to that panic.
-        let mut pending = usize::from(piece_tx.send(second).is_ok());
-        let mut current = first;
-        let r = loop {
-            if let Err(e) = here(state, current) {
-                break Err(e);
-            }
-            let next = pieces.next();
-            if next.is_some()
-                && let Some(odd) = pieces.next()
-                && piece_tx.send(odd).is_ok()
-            {
-                pending += 1;
-            }
-            if pending > 0 {
-                let Ok(result) = result_rx.recv() else {
-                    break Ok(());
-                };
-                pending -= 1;
-                if let Err(e) = merge(state, result) {
-                    break Err(e);
-                }
-            }
-            match next {
-                Some(p) => current = p,
-                None => break Ok(()),
-            }
-        };
-        // Stops the other thread early after an error; the scope then joins it (and re-raises
-        // a panic of it).
-        drop(piece_tx);
-        drop(result_rx);
-        r
+        here(state, first)?;
+        match result_rx.recv() {
+            Ok(result) => merge(state, result),
+            Err(_) => Ok(()),
+        }
     })
 }
 
@@ -549,28 +612,58 @@ mod tests {
     }
 
     #[test]
-    fn pieces_are_taken_from_the_iterator_only_a_step_ahead() {
-        // The iterator is read on this thread as the work goes: when piece k is done here,
-        // at most pieces up to k + 3 were taken.
+    fn pieces_are_taken_from_the_iterator_only_a_few_steps_ahead() {
+        // The iterator is read on this thread as the work goes: when piece k starts on a
+        // piece thread, at most 2 * IN_FLIGHT pieces after the last merged one were taken.
         let taken = std::sync::atomic::AtomicUsize::new(0);
-        let mut done_here = Vec::new();
+        let started = std::sync::Mutex::new(Vec::new());
         let pieces = (0..40).inspect(|_| {
             taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         });
+        let mut merged = Vec::new();
         let r: Result<(), ()> = alternate(
-            &mut done_here,
+            &mut merged,
             pieces,
-            |done_here: &mut Vec<(usize, usize)>, p: usize| {
-                done_here.push((p, taken.load(std::sync::atomic::Ordering::SeqCst)));
+            |_, _| panic!("more than two pieces are all done on the piece threads"),
+            |p: usize| {
+                let seen = taken.load(std::sync::atomic::Ordering::SeqCst);
+                started.lock().unwrap().push((p, seen));
+                p
+            },
+            |merged: &mut Vec<usize>, p| {
+                merged.push(p);
+                Ok(())
+            },
+        );
+        assert_eq!(r, Ok(()));
+        assert_eq!(merged, (0..40).collect::<Vec<_>>());
+        let started = started.into_inner().unwrap();
+        assert_eq!(started.len(), 40);
+        for (p, seen) in started {
+            assert!(
+                seen <= p + 2 * IN_FLIGHT,
+                "piece {p} started with {seen} taken"
+            );
+        }
+    }
+
+    #[test]
+    fn two_pieces_split_between_this_thread_and_another() {
+        let mut seen = Vec::new();
+        let r: Result<(), ()> = alternate(
+            &mut seen,
+            [0, 1],
+            |seen: &mut Vec<(usize, bool)>, p: usize| {
+                seen.push((p, true));
                 Ok(())
             },
             |p: usize| p,
-            |_, _| Ok(()),
+            |seen, p| {
+                seen.push((p, false));
+                Ok(())
+            },
         );
         assert_eq!(r, Ok(()));
-        assert_eq!(done_here.len(), 20);
-        for (p, seen) in done_here {
-            assert!(seen <= p + 2, "piece {p} done with {seen} taken");
-        }
+        assert_eq!(seen, vec![(0, true), (1, false)]);
     }
 }

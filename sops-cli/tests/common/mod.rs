@@ -19,9 +19,13 @@ pub fn corpus() -> PathBuf {
     root().join("testdata/corpus")
 }
 
-/// The rsops binary under test.
+/// The rsops binary under test: the one cargo built for these tests, or the one named by
+/// RSOPS_TEST_BINARY (`scripts/build-facts` runs the suite again on the shipped build).
 pub fn rsops() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_rsops"))
+    match std::env::var_os("RSOPS_TEST_BINARY") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_rsops")),
+    }
 }
 
 /// The reference sops 3.11 binary, installed by `scripts/setup-test-tools`
